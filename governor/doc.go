@@ -1,0 +1,47 @@
+// Package governor bounds every wait on a peer, at the net.Conn and
+// net.Listener boundary, by progress rather than by a total deadline.
+//
+// It owns:
+//
+//   - the connection caps: a global cap and a per-IP cap, with the oldest
+//     idle keep-alive connection evicted to admit a new one and a fast
+//     refusal (a canned response, then close) when nothing can be evicted;
+//   - the governed Conn: byte and progress accounting, per-phase deadlines
+//     (handshake, header, request body, response, idle keep-alive), an
+//     optional minimum average rate and hard cap, large writes and sendfile
+//     cut into chunks so a deadline measures a stall and never a whole
+//     transfer, and abortive close (SO_LINGER 0) for every close caused by a
+//     stall, a timeout or a dead peer;
+//   - the kernel's dead-peer detection: TCP keepalive with short values and
+//     TCP_USER_TIMEOUT on every accepted socket;
+//   - the live connection Table (Snapshot, Kill) that every other component
+//     reads, with close counts by cause.
+//
+// The governor knows nothing of HTTP. A protocol layer (package httpd) tells
+// a Conn where it is: BeginRequest when a request's header has been parsed,
+// BodyDone when its body has been read to the end, Idle when a keep-alive
+// connection waits for the next request, Hijacked when the protocol layer
+// gives the connection away. From those calls the Conn derives which rule
+// bounds its next read:
+//
+//	handshake  accept (TLS listener) .. handshake done   HandshakeTimeout, total
+//	header     accept or first byte after idle .. header  HeaderTimeout, total
+//	body       each read of a request body                StallTimeout per read, MinRate, TransferTimeout
+//	handler    reads while the handler runs (no body left) none: the peer owes nothing; keepalive watches it
+//	idle       after a response, before the next request  IdleTimeout, total
+//
+// Every write, in any phase, is bounded by StallTimeout: a write of at most
+// WriteChunk bytes must make progress within StallTimeout. On Linux progress
+// also counts the peer's acknowledgements (TCP_INFO bytes_acked) while a write
+// is blocked, so a slow but alive reader behind large kernel buffers is never
+// mistaken for a dead one, while a zero-window or vanished peer is cut.
+//
+// Deadlines set by callers through SetReadDeadline/SetWriteDeadline (net/http
+// uses them to interrupt its background read; handlers use them through
+// http.ResponseController) are honoured as well: the socket deadline is the
+// earlier of the caller's and the governor's, and a caller's timeout is
+// returned to the caller unchanged.
+//
+// Package governor imports only the standard library and golang.org/x/sys; it
+// must not import net/http or any package of this module.
+package governor

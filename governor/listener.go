@@ -1,0 +1,142 @@
+package governor
+
+import (
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+)
+
+// ListenerOptions configures one listener of a Table.
+type ListenerOptions struct {
+	// TLS says connections start with a TLS handshake, bounded by
+	// HandshakeTimeout; the protocol layer calls HandshakeDone after it.
+	TLS bool
+
+	// Refusal is written to a connection refused at a cap before it is
+	// closed, for example a canned "503 Service Unavailable" response. Nil
+	// means close at once, abortively.
+	Refusal []byte
+}
+
+// Refusal bounds: at most maxRefusing refused connections are answered at
+// once, each for at most refuseTime; the rest are reset at once.
+const (
+	maxRefusing = 32
+	refuseTime  = 250 * time.Millisecond
+)
+
+// Listener is a net.Listener whose Accept returns governed *Conn values
+// admitted by its Table. Refused connections never reach the caller.
+type Listener struct {
+	ln   net.Listener
+	t    *Table
+	opts ListenerOptions
+
+	refusing chan struct{} // semaphore of refusal goroutines
+	wg       sync.WaitGroup
+}
+
+// Listen wraps ln so that its connections are governed by t.
+func (t *Table) Listen(ln net.Listener, opts ListenerOptions) *Listener {
+	return &Listener{ln: ln, t: t, opts: opts, refusing: make(chan struct{}, maxRefusing)}
+}
+
+// Addr returns the listener's network address.
+func (l *Listener) Addr() net.Addr { return l.ln.Addr() }
+
+// Close closes the listener and waits for the refusals under way (bounded by
+// refuseTime). Open connections are not closed: see Table.CloseAll.
+func (l *Listener) Close() error {
+	err := l.ln.Close()
+	l.wg.Wait()
+	return err
+}
+
+// Accept waits for and returns the next admitted connection, a *Conn.
+func (l *Listener) Accept() (net.Conn, error) {
+	first := modeHeader
+	if l.opts.TLS {
+		first = modeHandshake
+	}
+	for {
+		nc, err := l.ln.Accept()
+		if err != nil {
+			return nil, err
+		}
+		l.t.setSocketOptions(nc)
+		c, victim, why := l.t.admit(nc, first)
+		if c == nil {
+			l.refuse(nc, why)
+			continue
+		}
+		if victim != nil {
+			l.t.log.Debug("governor: evicting idle conn", "conn_id", victim.id,
+				"remote", victim.RemoteAddr().String(), "for", nc.RemoteAddr().String())
+			victim.CloseFor(CauseEvicted)
+		}
+		return c, nil
+	}
+}
+
+func (t *Table) setSocketOptions(nc net.Conn) {
+	tc, ok := nc.(*net.TCPConn)
+	if !ok {
+		return
+	}
+	o := &t.opts
+	tc.SetKeepAliveConfig(net.KeepAliveConfig{
+		Enable:   true,
+		Idle:     o.KeepAliveIdle,
+		Interval: o.KeepAliveInterval,
+		Count:    o.KeepAliveCount,
+	})
+	if o.UserTimeout > 0 {
+		if err := setUserTimeout(tc, o.UserTimeout); err != nil {
+			t.log.Debug("governor: TCP_USER_TIMEOUT", "err", err)
+		}
+	}
+}
+
+// refuse answers a connection refused at a cap with the listener's Refusal
+// and closes it, never blocking Accept: the answer runs in a bounded number
+// of goroutines, and beyond that the connection is reset at once.
+func (l *Listener) refuse(nc net.Conn, why string) {
+	l.t.refused.Add(1)
+	l.t.log.Debug("governor: refused conn", "remote", nc.RemoteAddr().String(), "reason", why)
+	if l.opts.Refusal == nil {
+		abort(nc)
+		return
+	}
+	select {
+	case l.refusing <- struct{}{}:
+	default:
+		abort(nc)
+		return
+	}
+	l.wg.Go(func() {
+		defer func() { <-l.refusing }()
+		nc.SetDeadline(time.Now().Add(refuseTime))
+		if _, err := nc.Write(l.opts.Refusal); err == nil {
+			if cw, ok := nc.(interface{ CloseWrite() error }); ok {
+				cw.CloseWrite()
+			}
+			// Read what the client sent so that closing does not reset the
+			// connection before it has read the refusal.
+			io.Copy(io.Discard, io.LimitReader(nc, 64<<10))
+		}
+		abort(nc)
+	})
+}
+
+func abort(nc net.Conn) {
+	if tc, ok := nc.(*net.TCPConn); ok {
+		tc.SetLinger(0)
+	}
+	nc.Close()
+}
+
+// logger returns the Table's logger, for packages that log about its
+// connections.
+func (t *Table) Logger() *slog.Logger { return t.log }

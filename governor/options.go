@@ -1,0 +1,168 @@
+package governor
+
+import (
+	"log/slog"
+	"time"
+)
+
+// Defaults applied by NewTable to zero fields of Options.
+const (
+	DefaultHeaderTimeout  = 10 * time.Second
+	DefaultStallTimeout   = 30 * time.Second
+	DefaultIdleTimeout    = 30 * time.Second
+	DefaultMaxConns       = 1024
+	DefaultMaxConnsPerIP  = 64
+	DefaultWriteChunk     = 64 << 10
+	DefaultKeepAliveCount = 4
+)
+
+// Options configures a Table and every connection it admits. The zero value
+// works: each zero field takes its Default… value when NewTable runs.
+type Options struct {
+	// HandshakeTimeout bounds the TLS handshake on listeners opened with
+	// ListenerOptions.TLS, as a total deadline from accept. Zero means
+	// HeaderTimeout.
+	HandshakeTimeout time.Duration
+
+	// HeaderTimeout bounds the request header, as a total deadline from accept
+	// (first request) or from the first byte of the next request on a
+	// keep-alive connection. A byte-a-second slowloris is cut when it expires.
+	// Zero means DefaultHeaderTimeout.
+	HeaderTimeout time.Duration
+
+	// StallTimeout bounds every read of a request body and every write to the
+	// peer: each must make progress within it. Zero means DefaultStallTimeout.
+	StallTimeout time.Duration
+
+	// MinRate is the minimum average rate, in bytes per second, of a request
+	// body or a response once it has started (mod_reqtimeout semantics: the
+	// transfer may take StallTimeout plus one second per MinRate bytes). Zero
+	// means no minimum rate.
+	MinRate int64
+
+	// TransferTimeout is a hard cap on the time one request body or one
+	// response may take once it has started. Zero means no cap.
+	TransferTimeout time.Duration
+
+	// IdleTimeout bounds the wait for the next request on a keep-alive
+	// connection, as a total deadline from the end of the previous response.
+	// Zero means DefaultIdleTimeout.
+	IdleTimeout time.Duration
+
+	// MaxConns caps the connections open at once across all listeners of the
+	// Table. At the cap the oldest idle keep-alive connection is evicted to
+	// admit a new one; when none is idle the new one is refused. Zero means
+	// DefaultMaxConns; negative means no cap.
+	MaxConns int
+
+	// MaxConnsPerIP caps the connections open at once from one remote IP
+	// address, with the same eviction and refusal rules as MaxConns. Zero
+	// means DefaultMaxConnsPerIP; negative means no cap.
+	MaxConnsPerIP int
+
+	// KeepAliveIdle, KeepAliveInterval and KeepAliveCount set TCP keepalive on
+	// every accepted socket: the first probe after KeepAliveIdle without
+	// traffic, then every KeepAliveInterval, giving up after KeepAliveCount
+	// unanswered probes. Zero durations are derived from StallTimeout (a third
+	// of it, and a sixth of it) so that an idle dead peer is found in about one
+	// StallTimeout; a zero count means DefaultKeepAliveCount. Linux rounds the
+	// durations up to whole seconds.
+	KeepAliveIdle     time.Duration
+	KeepAliveInterval time.Duration
+	KeepAliveCount    int
+
+	// UserTimeout sets TCP_USER_TIMEOUT on every accepted socket: the kernel
+	// drops a connection whose sent data stays unacknowledged that long, also
+	// after close (orphans). Zero means StallTimeout; negative leaves the
+	// kernel default (about 15 minutes on Linux).
+	UserTimeout time.Duration
+
+	// WriteChunk is the largest piece, in bytes, handed to the kernel in one
+	// write or sendfile call, so that StallTimeout measures a stall and not a
+	// whole transfer. Zero means DefaultWriteChunk.
+	WriteChunk int
+
+	// Logger receives one line per close that was not a normal one (Info) and
+	// per normal close, refusal and eviction (Debug). Nil means discard.
+	Logger *slog.Logger
+}
+
+func (o Options) withDefaults() Options {
+	if o.HeaderTimeout <= 0 {
+		o.HeaderTimeout = DefaultHeaderTimeout
+	}
+	if o.HandshakeTimeout <= 0 {
+		o.HandshakeTimeout = o.HeaderTimeout
+	}
+	if o.StallTimeout <= 0 {
+		o.StallTimeout = DefaultStallTimeout
+	}
+	if o.IdleTimeout <= 0 {
+		o.IdleTimeout = DefaultIdleTimeout
+	}
+	if o.MinRate < 0 {
+		o.MinRate = 0
+	}
+	if o.TransferTimeout < 0 {
+		o.TransferTimeout = 0
+	}
+	if o.MaxConns == 0 {
+		o.MaxConns = DefaultMaxConns
+	}
+	if o.MaxConnsPerIP == 0 {
+		o.MaxConnsPerIP = DefaultMaxConnsPerIP
+	}
+	if o.KeepAliveIdle <= 0 {
+		o.KeepAliveIdle = o.StallTimeout / 3
+	}
+	if o.KeepAliveInterval <= 0 {
+		o.KeepAliveInterval = o.StallTimeout / 6
+	}
+	if o.KeepAliveCount <= 0 {
+		o.KeepAliveCount = DefaultKeepAliveCount
+	}
+	if o.UserTimeout == 0 {
+		o.UserTimeout = o.StallTimeout
+	}
+	if o.WriteChunk <= 0 {
+		o.WriteChunk = DefaultWriteChunk
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return o
+}
+
+// Limits are the per-request bounds a protocol layer may override, for
+// example per route: a firmware upload route may allow a slow rate that an
+// API route does not. Zero fields take the Table's Options.
+type Limits struct {
+	// StallTimeout bounds each read of the request body and each write of the
+	// response; zero means Options.StallTimeout.
+	StallTimeout time.Duration
+	// MinRate is the minimum average rate in bytes per second of the body and
+	// of the response; zero means Options.MinRate, negative means none.
+	MinRate int64
+	// TransferTimeout caps the body and the response each; zero means
+	// Options.TransferTimeout, negative means none.
+	TransferTimeout time.Duration
+}
+
+func (l Limits) resolve(o *Options) Limits {
+	if l.StallTimeout <= 0 {
+		l.StallTimeout = o.StallTimeout
+	}
+	switch {
+	case l.MinRate == 0:
+		l.MinRate = o.MinRate
+	case l.MinRate < 0:
+		l.MinRate = 0
+	}
+	switch {
+	case l.TransferTimeout == 0:
+		l.TransferTimeout = o.TransferTimeout
+	case l.TransferTimeout < 0:
+		l.TransferTimeout = 0
+	}
+	return l
+}

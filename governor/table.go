@@ -1,0 +1,263 @@
+package governor
+
+import (
+	"cmp"
+	"context"
+	"log/slog"
+	"net"
+	"net/netip"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Table is the live connection table and the admission control of the
+// listeners it wraps: it enforces MaxConns and MaxConnsPerIP across all of
+// them, counts closes by cause and answers Snapshot and Kill. Create it with
+// NewTable; all methods are safe for concurrent use.
+type Table struct {
+	opts     Options
+	log      *slog.Logger
+	nextID   atomic.Uint64
+	accepted atomic.Uint64
+	refused  atomic.Uint64
+	closes   [numCauses]atomic.Uint64
+	shutdown atomic.Bool
+
+	mu    sync.Mutex // guards conns and perIP
+	conns map[uint64]*Conn
+	perIP map[netip.Addr]int
+}
+
+// NewTable returns a Table governing connections with opts (zero fields take
+// their defaults).
+func NewTable(opts Options) *Table {
+	opts = opts.withDefaults()
+	return &Table{
+		opts:  opts,
+		log:   opts.Logger,
+		conns: make(map[uint64]*Conn),
+		perIP: make(map[netip.Addr]int),
+	}
+}
+
+// Options returns the Table's options with defaults applied.
+func (t *Table) Options() Options { return t.opts }
+
+// ConnInfo is one row of a Snapshot.
+type ConnInfo struct {
+	ID            uint64
+	Remote        string
+	Local         string
+	Phase         Phase
+	Request       string // what SetRequest recorded, if anything
+	Requests      int64  // requests begun on this connection
+	BytesIn       int64
+	BytesOut      int64
+	Start         time.Time
+	Age           time.Duration
+	LastProgress  time.Time     // last byte in or out, or acknowledged by the peer
+	SinceProgress time.Duration // time since LastProgress
+	Deadline      time.Time     // when the governing rule armed last closes it; zero if none
+	Rule          Cause         // the cause that deadline closes for
+	Kernel        *TCPInfo      // the kernel's view (Linux TCP sockets), nil elsewhere
+}
+
+// Info returns the connection's row as a Snapshot shows it.
+func (c *Conn) Info(now time.Time) ConnInfo {
+	lp := time.Unix(0, c.lastProgress.Load())
+	ci := ConnInfo{
+		ID:            c.id,
+		Remote:        c.nc.RemoteAddr().String(),
+		Local:         c.nc.LocalAddr().String(),
+		Phase:         c.Phase(),
+		Requests:      c.requests.Load(),
+		BytesIn:       c.bytesIn.Load(),
+		BytesOut:      c.bytesOut.Load(),
+		Start:         c.start,
+		Age:           now.Sub(c.start),
+		LastProgress:  lp,
+		SinceProgress: now.Sub(lp),
+	}
+	if r := c.request.Load(); r != nil {
+		ci.Request = *r
+	}
+	if d := c.deadline.Load(); d != 0 {
+		ci.Deadline = time.Unix(0, d)
+		ci.Rule = Cause(c.rule.Load())
+	}
+	if c.tcp != nil && !c.closed.Load() {
+		ci.Kernel = tcpInfo(c.tcp)
+	}
+	return ci
+}
+
+// Snapshot returns a row for every open connection, ordered by id.
+func (t *Table) Snapshot() []ConnInfo {
+	t.mu.Lock()
+	cs := make([]*Conn, 0, len(t.conns))
+	for _, c := range t.conns {
+		cs = append(cs, c)
+	}
+	t.mu.Unlock()
+	slices.SortFunc(cs, func(a, b *Conn) int { return cmp.Compare(a.id, b.id) })
+	now := time.Now()
+	out := make([]ConnInfo, len(cs))
+	for i, c := range cs {
+		out[i] = c.Info(now)
+	}
+	return out
+}
+
+// Conn returns the open connection with the given id, or nil.
+func (t *Table) Conn(id uint64) *Conn {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.conns[id]
+}
+
+// Kill closes the connection with the given id abortively (CauseKilled) and
+// reports whether it was open.
+func (t *Table) Kill(id uint64) bool {
+	c := t.Conn(id)
+	if c == nil {
+		return false
+	}
+	c.CloseFor(CauseKilled)
+	return true
+}
+
+// Stats are the Table's counters since it was created.
+type Stats struct {
+	Open     int
+	Accepted uint64
+	Refused  uint64 // connections refused at a cap
+	Closed   map[Cause]uint64
+}
+
+// Stats returns the Table's counters.
+func (t *Table) Stats() Stats {
+	t.mu.Lock()
+	open := len(t.conns)
+	t.mu.Unlock()
+	s := Stats{Open: open, Accepted: t.accepted.Load(), Refused: t.refused.Load(), Closed: make(map[Cause]uint64)}
+	for _, c := range Causes() {
+		s.Closed[c] = t.closes[c].Load()
+	}
+	return s
+}
+
+// BeginShutdown marks the Table as shutting down: connections closed from now
+// on without another cause count as CauseShutdown.
+func (t *Table) BeginShutdown() { t.shutdown.Store(true) }
+
+// CloseAll closes every open connection for cause and returns how many it
+// closed.
+func (t *Table) CloseAll(cause Cause) int {
+	t.mu.Lock()
+	cs := make([]*Conn, 0, len(t.conns))
+	for _, c := range t.conns {
+		cs = append(cs, c)
+	}
+	t.mu.Unlock()
+	for _, c := range cs {
+		c.CloseFor(cause)
+	}
+	return len(cs)
+}
+
+// admit registers nc if the caps allow, evicting the oldest idle connection
+// (of the same IP when the per-IP cap is the one reached) if they do not. It
+// returns the new Conn and the victim to close, or a nil Conn and the reason
+// for refusing.
+func (t *Table) admit(nc net.Conn, first mode) (c, victim *Conn, refusal string) {
+	ip := remoteIP(nc)
+	now := time.Now()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	switch {
+	case t.opts.MaxConnsPerIP > 0 && t.perIP[ip] >= t.opts.MaxConnsPerIP:
+		if victim = t.oldestIdleLocked(ip, true); victim == nil {
+			return nil, nil, "per-ip cap"
+		}
+	case t.opts.MaxConns > 0 && len(t.conns) >= t.opts.MaxConns:
+		if victim = t.oldestIdleLocked(ip, false); victim == nil {
+			return nil, nil, "connection cap"
+		}
+	}
+	if victim != nil {
+		t.forgetLocked(victim)
+	}
+	c = newConn(t, nc, t.nextID.Add(1), ip, first, now)
+	t.conns[c.id] = c
+	t.perIP[ip]++
+	t.accepted.Add(1)
+	return c, victim, ""
+}
+
+func (t *Table) oldestIdleLocked(ip netip.Addr, sameIP bool) *Conn {
+	var best *Conn
+	var bestSince int64
+	for _, c := range t.conns {
+		if c.Phase() != PhaseIdle || (sameIP && c.ip != ip) {
+			continue
+		}
+		if s := c.modeSince.Load(); best == nil || s < bestSince {
+			best, bestSince = c, s
+		}
+	}
+	return best
+}
+
+// forgetLocked drops c from the table and reports whether it was there.
+func (t *Table) forgetLocked(c *Conn) bool {
+	if _, ok := t.conns[c.id]; !ok {
+		return false
+	}
+	delete(t.conns, c.id)
+	if n := t.perIP[c.ip] - 1; n > 0 {
+		t.perIP[c.ip] = n
+	} else {
+		delete(t.perIP, c.ip)
+	}
+	return true
+}
+
+func (t *Table) remove(c *Conn, cause Cause, phase Phase, ki *TCPInfo) {
+	t.mu.Lock()
+	t.forgetLocked(c)
+	t.mu.Unlock()
+	t.closes[cause].Add(1)
+	level := slog.LevelDebug
+	if cause.Abortive() {
+		level = slog.LevelInfo
+	}
+	if !t.log.Enabled(context.Background(), level) {
+		return
+	}
+	attrs := []slog.Attr{
+		slog.Uint64("conn_id", c.id),
+		slog.String("remote", c.nc.RemoteAddr().String()),
+		slog.String("phase", phase.String()),
+		slog.String("cause", cause.String()),
+		slog.Int64("bytes_in", c.bytesIn.Load()),
+		slog.Int64("bytes_out", c.bytesOut.Load()),
+		slog.Duration("age", time.Since(c.start)),
+		slog.Duration("since_progress", time.Since(time.Unix(0, c.lastProgress.Load()))),
+	}
+	if ki != nil {
+		attrs = append(attrs, slog.Int("kernel_unacked", int(ki.Unacked)), slog.Int("kernel_retransmits", int(ki.Retransmits)))
+	}
+	t.log.LogAttrs(context.Background(), level, "governor: conn closed", attrs...)
+}
+
+func remoteIP(nc net.Conn) netip.Addr {
+	if ta, ok := nc.RemoteAddr().(*net.TCPAddr); ok {
+		return ta.AddrPort().Addr().Unmap()
+	}
+	if ap, err := netip.ParseAddrPort(nc.RemoteAddr().String()); err == nil {
+		return ap.Addr().Unmap()
+	}
+	return netip.Addr{}
+}

@@ -1,0 +1,14 @@
+//go:build !linux
+
+package governor
+
+import (
+	"net"
+	"time"
+)
+
+func setUserTimeout(*net.TCPConn, time.Duration) error { return nil }
+
+func bytesAcked(*net.TCPConn) (uint64, bool) { return 0, false }
+
+func tcpInfo(*net.TCPConn) *TCPInfo { return nil }
