@@ -55,6 +55,7 @@ type Conn struct {
 	sockRead   time.Time // deadline the socket has now
 	sockWrite  time.Time
 	acked      uint64 // kernel bytes_acked seen last while a write was blocked
+	early      string // start of the first write made in the header phase
 }
 
 // TimeoutError is returned by a Conn's Read, Write or ReadFrom when the
@@ -155,6 +156,15 @@ func (c *Conn) Idle() {
 // writes still are, by StallTimeout.
 func (c *Conn) Hijacked() {
 	c.setMode(modeHijacked, time.Now())
+}
+
+// EarlyReply returns the start of the first write made in the header phase:
+// a reply the protocol layer sent before any request reached a handler, such
+// as an error response to a malformed request. Empty if there was none.
+func (c *Conn) EarlyReply() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.early
 }
 
 // SetRequest records a short description of the request being served (for
@@ -382,7 +392,7 @@ func (c *Conn) writeChunk(p []byte) (int, error) {
 	base := time.Now()
 	var n int
 	for {
-		if err := c.beginWrite(base); err != nil {
+		if err := c.beginWrite(base, p); err != nil {
 			return n, err
 		}
 		m, err := c.nc.Write(p[n:])
@@ -421,7 +431,7 @@ func (c *Conn) ReadFrom(r io.Reader) (int64, error) {
 		}
 		base := time.Now()
 		for part.N > 0 {
-			if err := c.beginWrite(base); err != nil {
+			if err := c.beginWrite(base, nil); err != nil {
 				return total, err
 			}
 			before := part.N
@@ -447,9 +457,12 @@ var copyBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b 
 // writerOnly hides ReadFrom so io.CopyBuffer does not recurse into it.
 type writerOnly struct{ io.Writer }
 
-func (c *Conn) beginWrite(base time.Time) error {
+func (c *Conn) beginWrite(base time.Time, p []byte) error {
 	now := time.Now()
 	c.mu.Lock()
+	if c.mode == modeHeader && c.early == "" && len(p) > 0 {
+		c.early = string(p[:min(len(p), 64)])
+	}
 	if c.mode == modeRequest && c.respStart.IsZero() {
 		c.respStart = now
 	}
@@ -602,7 +615,8 @@ func (c *Conn) classify(err error) error {
 	return err
 }
 
+// isTimeout reports whether err is a deadline expiring (a caller's or the
+// governor's), as opposed to the kernel's ETIMEDOUT for a dead peer.
 func isTimeout(err error) bool {
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
+	return errors.Is(err, os.ErrDeadlineExceeded)
 }

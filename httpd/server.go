@@ -1,0 +1,223 @@
+// Package httpd serves HTTP (net/http: HTTP/1.1, HTTP/2) on connections
+// governed by package governor. It maps HTTP progress onto the governor's
+// phases (a request header parsed, a body read to its end, a connection gone
+// idle or hijacked), applies the per-route policy (body limit, stall timeout,
+// minimum rate, transfer cap, handler timeout), recovers handler panics,
+// reports handlers that overstay their deadline with their goroutine stack,
+// and owns the Start/Shutdown/Close lifecycle of the http.Server.
+//
+// Package httpd imports governor and route of this module, nothing else of
+// it.
+package httpd
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/vigilhttp/vigil/governor"
+	"github.com/vigilhttp/vigil/route"
+)
+
+// Defaults applied by New to zero fields of Options.
+const (
+	DefaultHandlerTimeout  = 60 * time.Second
+	DefaultShutdownTimeout = 10 * time.Second
+	DefaultBodyLimit       = 16 << 20
+	DefaultMaxHeaderBytes  = 64 << 10
+	// HandlerGrace is how long a handler may run past its deadline (its
+	// context is done by then) before its connection is cut and its stack
+	// logged.
+	HandlerGrace = time.Second
+)
+
+// Options configures a Server. The zero value serves 404s.
+type Options struct {
+	// Handler serves requests; nil means http.NotFoundHandler().
+	Handler http.Handler
+	// Governor is the connection table the listeners are governed by; nil
+	// means a new one with default options.
+	Governor *governor.Table
+	// Routes gives per-route policy; nil means Default for every request.
+	Routes *route.Table
+	// Default is the policy of requests whose route leaves a field zero.
+	// Zero fields take DefaultBodyLimit and DefaultHandlerTimeout (the
+	// transfer fields default to the Governor's options).
+	Default route.Policy
+	// MaxHeaderBytes caps the request header, in bytes; zero means
+	// DefaultMaxHeaderBytes. Larger headers get 431.
+	MaxHeaderBytes int
+	// TLSConfig, if set, serves TLS on listeners started with TLS.
+	TLSConfig *tls.Config
+	// Logger receives the server's log lines; nil means discard.
+	Logger *slog.Logger
+}
+
+// Server is an HTTP server on governed listeners. Create it with New.
+type Server struct {
+	opts    Options
+	gov     *governor.Table
+	log     *slog.Logger
+	hs      *http.Server
+	flights flights
+
+	mu        sync.Mutex // guards listeners and stopped
+	listeners []*governor.Listener
+	stopped   bool
+	wg        sync.WaitGroup // the Serve goroutines
+}
+
+type connKey struct{}
+
+// New returns a Server for opts; it does not listen until Serve or Start.
+func New(opts Options) *Server {
+	if opts.Handler == nil {
+		opts.Handler = http.NotFoundHandler()
+	}
+	if opts.Governor == nil {
+		opts.Governor = governor.NewTable(governor.Options{Logger: opts.Logger})
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.MaxHeaderBytes <= 0 {
+		opts.MaxHeaderBytes = DefaultMaxHeaderBytes
+	}
+	opts.Default = opts.Default.Merge(route.Policy{
+		BodyLimit:      DefaultBodyLimit,
+		HandlerTimeout: DefaultHandlerTimeout,
+	})
+	s := &Server{opts: opts, gov: opts.Governor, log: opts.Logger}
+	s.flights.init()
+	s.hs = &http.Server{
+		Handler:        s,
+		MaxHeaderBytes: opts.MaxHeaderBytes,
+		TLSConfig:      opts.TLSConfig,
+		ConnState:      s.connState,
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			if gc := governed(c); gc != nil {
+				return context.WithValue(ctx, connKey{}, gc)
+			}
+			return ctx
+		},
+		ErrorLog: log.New(slogWriter{opts.Logger}, "", 0),
+		// No ReadTimeout, WriteTimeout, ReadHeaderTimeout or IdleTimeout:
+		// the governor bounds those phases by progress.
+	}
+	return s
+}
+
+// Governor returns the connection table the server's listeners feed.
+func (s *Server) Governor() *governor.Table { return s.gov }
+
+// Refusal is the response written to connections refused at a cap.
+var Refusal = []byte("HTTP/1.1 503 Service Unavailable\r\n" +
+	"Content-Type: text/plain; charset=utf-8\r\n" +
+	"Content-Length: 19\r\nRetry-After: 1\r\nConnection: close\r\n\r\n" +
+	"server at capacity\n")
+
+// Start serves on ln (governed by the server's Table) in a goroutine the
+// Server owns, and returns at once. It fails after Shutdown or Close.
+func (s *Server) Start(ln net.Listener) error {
+	gl := s.gov.Listen(ln, governor.ListenerOptions{Refusal: Refusal})
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopped {
+		ln.Close()
+		return errors.New("httpd: start: server stopped")
+	}
+	s.listeners = append(s.listeners, gl)
+	s.wg.Go(func() {
+		if err := s.hs.Serve(gl); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("httpd: serve", "addr", gl.Addr().String(), "err", err)
+		}
+	})
+	return nil
+}
+
+// Shutdown stops accepting, lets requests in flight finish and closes idle
+// connections, until ctx is done; then it cuts whatever is left (as Close).
+// It returns ctx's error if it had to cut.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.stopped = true
+	s.mu.Unlock()
+	s.gov.BeginShutdown()
+	err := s.hs.Shutdown(ctx)
+	if err != nil {
+		s.Close()
+	}
+	s.wg.Wait()
+	return err
+}
+
+// Close cuts every connection at once, including hijacked ones, and stops
+// the listeners. It is safe to call more than once.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	s.stopped = true
+	s.mu.Unlock()
+	s.gov.BeginShutdown()
+	err := s.hs.Close()
+	s.gov.CloseAll(governor.CauseShutdown)
+	s.wg.Wait()
+	return err
+}
+
+func (s *Server) connState(c net.Conn, st http.ConnState) {
+	gc := governed(c)
+	if gc == nil {
+		return
+	}
+	switch st {
+	case http.StateIdle:
+		gc.Idle()
+	case http.StateHijacked:
+		gc.Hijacked()
+	case http.StateClosed:
+		if e := gc.EarlyReply(); e != "" {
+			status, _, _ := strings.Cut(strings.TrimPrefix(e, "HTTP/1.1 "), "\r")
+			s.log.Debug("httpd: request rejected before any handler", "conn_id", gc.ID(),
+				"remote", gc.RemoteAddr().String(), "status", status)
+		}
+	}
+}
+
+// governed returns the governor.Conn under c, or nil.
+func governed(c net.Conn) *governor.Conn {
+	if tc, ok := c.(*tls.Conn); ok {
+		c = tc.NetConn()
+	}
+	gc, _ := c.(*governor.Conn)
+	return gc
+}
+
+// ConnFrom returns the governed connection serving ctx's request, or nil.
+func ConnFrom(ctx context.Context) *governor.Conn {
+	gc, _ := ctx.Value(connKey{}).(*governor.Conn)
+	return gc
+}
+
+// slogWriter turns net/http's ErrorLog lines into Debug log lines: they are
+// about peers (TLS handshake errors, malformed requests), never the server.
+type slogWriter struct{ l *slog.Logger }
+
+func (w slogWriter) Write(p []byte) (int, error) {
+	w.l.Debug(fmt.Sprintf("httpd: %s", trimNL(p)))
+	return len(p), nil
+}
+
+func trimNL(p []byte) []byte {
+	for len(p) > 0 && (p[len(p)-1] == '\n' || p[len(p)-1] == '\r') {
+		p = p[:len(p)-1]
+	}
+	return p
+}
