@@ -55,7 +55,8 @@ type Conn struct {
 	sockRead   time.Time // deadline the socket has now
 	sockWrite  time.Time
 	acked      uint64 // kernel bytes_acked seen last while a write was blocked
-	early      string // start of the first write made in the header phase
+	early      string // start of the first write made before BeginRequest
+	begun      bool   // BeginRequest was called for the current request
 }
 
 // TimeoutError is returned by a Conn's Read, Write or ReadFrom when the
@@ -122,11 +123,31 @@ func (c *Conn) BeginRequest(l Limits, hasBody bool) {
 	c.requests.Add(1)
 	c.mu.Lock()
 	c.mode, c.modeStart = modeRequest, now
+	c.begun = true
 	c.lim = l.resolve(&c.t.opts)
 	c.expectBody = hasBody
 	c.bodyStart, c.bodyBytes = now, 0
 	c.respStart, c.respBytes = time.Time{}, 0
 	c.phase.Store(uint32(c.restPhaseLocked()))
+	c.mu.Unlock()
+	c.modeSince.Store(now.UnixNano())
+}
+
+// Active tells the Conn a request is under way without the details
+// BeginRequest gives (net/http reports it once a request header has been
+// read, and for HTTP/2 while streams are open): reads are then not bounded
+// by the governor, writes by the Table's stall timeout.
+func (c *Conn) Active() {
+	now := time.Now()
+	c.mu.Lock()
+	if c.mode != modeRequest {
+		c.mode, c.modeStart = modeRequest, now
+		c.begun = false
+		c.lim = Limits{}.resolve(&c.t.opts)
+		c.expectBody = false
+		c.respStart, c.respBytes = time.Time{}, 0
+		c.phase.Store(uint32(c.restPhaseLocked()))
+	}
 	c.mu.Unlock()
 	c.modeSince.Store(now.UnixNano())
 }
@@ -158,9 +179,10 @@ func (c *Conn) Hijacked() {
 	c.setMode(modeHijacked, time.Now())
 }
 
-// EarlyReply returns the start of the first write made in the header phase:
-// a reply the protocol layer sent before any request reached a handler, such
-// as an error response to a malformed request. Empty if there was none.
+// EarlyReply returns the start of the first write made before any
+// BeginRequest of its exchange: a reply the protocol layer sent without a
+// handler, such as an error response to a malformed request. Empty if there
+// was none.
 func (c *Conn) EarlyReply() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -460,7 +482,7 @@ type writerOnly struct{ io.Writer }
 func (c *Conn) beginWrite(base time.Time, p []byte) error {
 	now := time.Now()
 	c.mu.Lock()
-	if c.mode == modeHeader && c.early == "" && len(p) > 0 {
+	if (c.mode == modeHeader || (c.mode == modeRequest && !c.begun)) && c.early == "" && len(p) > 0 {
 		c.early = string(p[:min(len(p), 64)])
 	}
 	if c.mode == modeRequest && c.respStart.IsZero() {

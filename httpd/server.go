@@ -178,12 +178,14 @@ func (s *Server) connState(c net.Conn, st http.ConnState) {
 		return
 	}
 	switch st {
+	case http.StateActive:
+		gc.Active()
 	case http.StateIdle:
 		gc.Idle()
 	case http.StateHijacked:
 		gc.Hijacked()
 	case http.StateClosed:
-		if e := gc.EarlyReply(); e != "" {
+		if e := gc.EarlyReply(); strings.HasPrefix(e, "HTTP/1.1 ") {
 			status, _, _ := strings.Cut(strings.TrimPrefix(e, "HTTP/1.1 "), "\r")
 			s.log.Debug("httpd: request rejected before any handler", "conn_id", gc.ID(),
 				"remote", gc.RemoteAddr().String(), "status", status)
