@@ -1,0 +1,49 @@
+// Package vigil is an embedded web server for device web UIs (routers,
+// appliances, gateways, admin consoles) that no peer can hang.
+//
+// # Architecture
+//
+// Arrows point down only:
+//
+//	cmd/vigil → vigil → {config, httpd, status, features} → governor
+//
+// The governor (package governor) sits at the bottom and imports nothing of
+// ours, not even net/http. It is the only component that sees every
+// connection from Accept to close, including connections that never produce
+// a request (a stalled TLS handshake, a slowloris header), so the live
+// connection table lives there and everything else reads it. It bounds every
+// wait on a peer by progress, not by a total deadline:
+//
+//   - the request header by a total deadline (HeaderTimeout) from accept or
+//     from the first byte after keep-alive idle;
+//   - each read of a request body and each write of a response by
+//     StallTimeout (no progress for that long cuts the connection), with an
+//     optional minimum average rate and an optional hard cap; writes and
+//     sendfile go out in 64 KiB chunks, and on Linux bytes the peer
+//     acknowledges while a write is blocked count as progress, so a slow but
+//     alive client finishes while a vanished or zero-window one is cut;
+//   - keep-alive idle by IdleTimeout;
+//   - the kernel's dead-peer detection backs all of it: short TCP keepalive
+//     and TCP_USER_TIMEOUT on every accepted socket;
+//   - every close caused by a stall, a timeout or a dead peer is abortive
+//     (SO_LINGER 0), so no orphan socket is left holding a send buffer;
+//   - caps on connections, global and per IP, evict the oldest idle
+//     keep-alive connection under pressure and refuse with a fast 503 when
+//     nothing can be evicted.
+//
+// Package httpd runs net/http (HTTP/1.1 and HTTP/2; no parser of ours) on the
+// governed listeners. It tells each connection where the HTTP exchange is
+// (header parsed, body read to its end, idle, hijacked), applies per-route
+// policy from package route, and bounds handlers: the handler timeout is the
+// request context's deadline, and a handler still running a second after it
+// has its connection cut and its goroutine stack logged.
+//
+// Package vigil assembles a Server from a Config: the governor, httpd and the
+// content (a document root, an fs.FS, the embedded demo device UI of package
+// demo, or an http.Handler). cmd/vigil is the one binary.
+//
+// Package faultkit reproduces the faults (cable pull in a network namespace,
+// zero window, slowloris, slow body, reset mid-body) for tests and for the
+// hangcheck command; serving code never imports it. deps_test.go enforces
+// these import rules.
+package vigil

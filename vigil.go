@@ -1,0 +1,233 @@
+package vigil
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/vigilhttp/vigil/demo"
+	"github.com/vigilhttp/vigil/governor"
+	"github.com/vigilhttp/vigil/httpd"
+	"github.com/vigilhttp/vigil/route"
+	"github.com/vigilhttp/vigil/static"
+)
+
+// DefaultListen is the address served when Config names none.
+const DefaultListen = "localhost:8080"
+
+// Config is everything a Server needs. The zero value serves the embedded
+// demo device UI on DefaultListen with every bound at its default. Duration
+// fields: zero means the default of the package that owns the bound.
+type Config struct {
+	// Listen lists addresses to listen on ("host:port", IPv4 or IPv6 as
+	// "[::1]:8080"). Empty means DefaultListen, unless Listeners is set.
+	Listen []string
+	// Listeners are already-open listeners to serve as well (socket
+	// activation, tests); the Server closes them.
+	Listeners []net.Listener
+
+	// Root is a document root directory to serve. Empty means the embedded
+	// demo device UI (or FS, if set).
+	Root string
+	// FS, if set, is served instead of Root or the demo UI.
+	FS fs.FS
+	// Handler, if set, serves requests instead of the file server.
+	Handler http.Handler
+
+	// HeaderTimeout is the total time allowed for a request header, from
+	// accept or from the first byte after keep-alive idle.
+	HeaderTimeout time.Duration
+	// StallTimeout bounds each body read and each write: no progress for
+	// this long cuts the connection (abortively).
+	StallTimeout time.Duration
+	// MinRate is the minimum average rate of a body or response in bytes per
+	// second once started; zero means none.
+	MinRate int64
+	// TransferTimeout caps the time one body or one response may take; zero
+	// means none.
+	TransferTimeout time.Duration
+	// IdleTimeout bounds the keep-alive wait for the next request.
+	IdleTimeout time.Duration
+	// HandlerTimeout bounds a handler's run time: it is the request
+	// context's deadline; a handler still running a second later has its
+	// connection cut and its stack logged.
+	HandlerTimeout time.Duration
+	// ShutdownTimeout bounds Shutdown's drain before connections are cut.
+	ShutdownTimeout time.Duration
+	// BodyLimit caps a request body in bytes; zero means
+	// httpd.DefaultBodyLimit.
+	BodyLimit int64
+	// MaxConns caps open connections across all listeners; MaxConnsPerIP
+	// caps them per remote address. Zero means the governor's default,
+	// negative no cap.
+	MaxConns      int
+	MaxConnsPerIP int
+
+	// Logger receives the server's log; nil means discard.
+	Logger *slog.Logger
+}
+
+// Server is a vigil web server: governed listeners, HTTP and the configured
+// content. Create it with New, then Start; stop it with Shutdown or Close.
+type Server struct {
+	cfg  Config
+	log  *slog.Logger
+	gov  *governor.Table
+	http *httpd.Server
+
+	mu      sync.Mutex // guards addrs and started
+	addrs   []net.Addr
+	started bool
+}
+
+// DefaultConfig returns the Config the zero value stands for, with every
+// default spelled out.
+func DefaultConfig() Config {
+	return Config{
+		Listen:          []string{DefaultListen},
+		HeaderTimeout:   governor.DefaultHeaderTimeout,
+		StallTimeout:    governor.DefaultStallTimeout,
+		IdleTimeout:     governor.DefaultIdleTimeout,
+		HandlerTimeout:  httpd.DefaultHandlerTimeout,
+		ShutdownTimeout: httpd.DefaultShutdownTimeout,
+		BodyLimit:       httpd.DefaultBodyLimit,
+		MaxConns:        governor.DefaultMaxConns,
+		MaxConnsPerIP:   governor.DefaultMaxConnsPerIP,
+	}
+}
+
+// validate rejects values that have no meaning, naming the field.
+func (c *Config) validate() error {
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{
+		{"HeaderTimeout", c.HeaderTimeout}, {"StallTimeout", c.StallTimeout},
+		{"TransferTimeout", c.TransferTimeout}, {"IdleTimeout", c.IdleTimeout},
+		{"HandlerTimeout", c.HandlerTimeout}, {"ShutdownTimeout", c.ShutdownTimeout},
+	} {
+		if d.v < 0 {
+			return fmt.Errorf("vigil: config: %s is negative (%v)", d.name, d.v)
+		}
+	}
+	if c.MinRate < 0 {
+		return fmt.Errorf("vigil: config: MinRate is negative (%d)", c.MinRate)
+	}
+	return nil
+}
+
+// New builds a Server from cfg; it does not listen until Start.
+func New(cfg Config) (*Server, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.ShutdownTimeout <= 0 {
+		cfg.ShutdownTimeout = httpd.DefaultShutdownTimeout
+	}
+	if len(cfg.Listen) == 0 && len(cfg.Listeners) == 0 {
+		cfg.Listen = []string{DefaultListen}
+	}
+	h := cfg.Handler
+	if h == nil {
+		fsys := cfg.FS
+		switch {
+		case fsys != nil:
+		case cfg.Root != "":
+			var err error
+			if fsys, err = static.Dir(cfg.Root); err != nil {
+				return nil, fmt.Errorf("vigil: root: %w", err)
+			}
+		default:
+			fsys = demo.FS()
+		}
+		h = static.New(fsys, static.Options{Logger: cfg.Logger})
+	}
+	gov := governor.NewTable(governor.Options{
+		HeaderTimeout:   cfg.HeaderTimeout,
+		StallTimeout:    cfg.StallTimeout,
+		MinRate:         cfg.MinRate,
+		TransferTimeout: cfg.TransferTimeout,
+		IdleTimeout:     cfg.IdleTimeout,
+		MaxConns:        cfg.MaxConns,
+		MaxConnsPerIP:   cfg.MaxConnsPerIP,
+		Logger:          cfg.Logger,
+	})
+	srv := httpd.New(httpd.Options{
+		Handler:  h,
+		Governor: gov,
+		Routes:   new(route.Table),
+		Default: route.Policy{
+			BodyLimit:      cfg.BodyLimit,
+			HandlerTimeout: cfg.HandlerTimeout,
+		},
+		Logger: cfg.Logger,
+	})
+	return &Server{cfg: cfg, log: cfg.Logger, gov: gov, http: srv}, nil
+}
+
+// Start opens the configured listeners and serves them in the background. It
+// returns the first bind error, having closed whatever it had opened.
+func (s *Server) Start() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.started {
+		return errors.New("vigil: start: already started")
+	}
+	s.started = true
+	// Keepalive is set per connection by the governor; KeepAlive -1 stops the
+	// runtime from setting its own defaults first.
+	lc := net.ListenConfig{KeepAlive: -1}
+	lns := append([]net.Listener(nil), s.cfg.Listeners...)
+	for _, addr := range s.cfg.Listen {
+		ln, err := lc.Listen(context.Background(), "tcp", addr)
+		if err != nil {
+			for _, l := range lns {
+				l.Close()
+			}
+			return fmt.Errorf("vigil: listen %s: %w", addr, err)
+		}
+		lns = append(lns, ln)
+	}
+	for _, ln := range lns {
+		if err := s.http.Start(ln); err != nil {
+			return fmt.Errorf("vigil: %w", err)
+		}
+		s.addrs = append(s.addrs, ln.Addr())
+		s.log.Info("vigil: listening", "url", "http://"+ln.Addr().String()+"/")
+	}
+	return nil
+}
+
+// Addrs returns the addresses the Server listens on, once started.
+func (s *Server) Addrs() []net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]net.Addr(nil), s.addrs...)
+}
+
+// Governor returns the live connection table.
+func (s *Server) Governor() *governor.Table { return s.gov }
+
+// HTTP returns the HTTP layer, for its in-flight handler report.
+func (s *Server) HTTP() *httpd.Server { return s.http }
+
+// Shutdown stops accepting and drains connections until ctx is done or
+// Config.ShutdownTimeout has passed, whichever is first; then it cuts the
+// rest. It returns the drain's error (nil if everything finished in time).
+func (s *Server) Shutdown(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.ShutdownTimeout)
+	defer cancel()
+	return s.http.Shutdown(ctx)
+}
+
+// Close cuts every connection and stops listening at once.
+func (s *Server) Close() error { return s.http.Close() }
