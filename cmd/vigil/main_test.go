@@ -1,0 +1,123 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// startServe runs "vigil serve args..." and returns its base URL, read from
+// the "listening" log line, and a function that stops it and returns run's
+// error.
+func startServe(t *testing.T, args ...string) (string, func() error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		err := run(ctx, append([]string{"serve", "--listen", "127.0.0.1:0"}, args...), io.Discard, pw)
+		pw.Close()
+		done <- err
+	}()
+	urls := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			if _, u, ok := strings.Cut(sc.Text(), "url="); ok && strings.Contains(sc.Text(), "listening") {
+				select {
+				case urls <- strings.TrimSpace(u):
+				default:
+				}
+			}
+		}
+	}()
+	stop := func() error {
+		cancel()
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(15 * time.Second):
+			t.Fatal("serve did not stop within 15s of its context ending")
+			return nil
+		}
+	}
+	select {
+	case u := <-urls:
+		return u, stop
+	case err := <-done:
+		t.Fatalf("serve exited before listening: %v", err)
+	case <-time.After(5 * time.Second):
+		stop()
+		t.Fatal("serve did not log a listening line within 5s")
+	}
+	return "", nil
+}
+
+func TestServe(t *testing.T) {
+	t.Run("serves the embedded demo UI and stops when its context ends", func(t *testing.T) {
+		base, stop := startServe(t, "--shutdown-timeout", "2s")
+		client := &http.Client{Timeout: 5 * time.Second}
+		defer client.CloseIdleConnections()
+		resp, err := client.Get(base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(strings.ToLower(string(body)), "<html") {
+			t.Errorf("GET / = %d, body %.80q; want the demo UI", resp.StatusCode, body)
+		}
+		req, _ := http.NewRequest("GET", base+"logs/system.log", nil)
+		req.Header.Set("Range", "bytes=0-99")
+		resp, err = client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		part, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 206 || len(part) != 100 {
+			t.Errorf("ranged GET of the demo log = %d with %d bytes, want 206 with 100", resp.StatusCode, len(part))
+		}
+		if err := stop(); err != nil {
+			t.Errorf("serve returned %v after its context ended, want nil", err)
+		}
+	})
+}
+
+func TestUsage(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"an unknown command is a usage error", []string{"frobnicate"}, "unknown command"},
+		{"a malformed duration is a usage error", []string{"serve", "--stall-timeout", "soon"}, "stall-timeout"},
+		{"a stray argument is a usage error", []string{"serve", "extra"}, "unexpected argument"},
+		{"an unknown log level is a usage error", []string{"serve", "--log-level", "loud"}, "log-level"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := run(context.Background(), tt.args, io.Discard, io.Discard)
+			var ue usageError
+			if !errors.As(err, &ue) || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("run(%q) = %v, want a usage error mentioning %q", tt.args, err, tt.want)
+			}
+		})
+	}
+
+	t.Run("a negative timeout is refused", func(t *testing.T) {
+		err := run(context.Background(), []string{"serve", "--listen", "127.0.0.1:0", "--idle-timeout", "-1s"}, io.Discard, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), "IdleTimeout") {
+			t.Errorf("run = %v, want an error naming IdleTimeout", err)
+		}
+	})
+}
