@@ -9,8 +9,10 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"os"
 	"path"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -31,9 +33,16 @@ func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, name string,
 		h.fail(w, r, http.StatusInternalServerError, fmt.Errorf("%s: file does not implement io.Seeker", name))
 		return
 	}
+	if of, ok := f.(*os.File); ok {
+		rs = &sizedFile{f: of, size: fi.Size()}
+	}
 	ctype := contentType(name)
 
-	gz, gzinfo := h.openSibling(r, name+".gz")
+	var gz fs.File
+	var gzinfo fs.FileInfo
+	if compressible(name, ctype) {
+		gz, gzinfo = h.openSibling(r, name+".gz")
+	}
 	if gz != nil {
 		defer gz.Close()
 	}
@@ -176,6 +185,97 @@ func contentType(name string) string {
 		return "application/octet-stream"
 	}
 	return mime.TypeByExtension(ext)
+}
+
+// compressible reports whether a file of this name and media type may have a
+// precompressed .gz sibling worth looking for: text and the formats that
+// compress well. Already-compressed formats (images, archives, firmware
+// images) are not looked for, which saves a failed open per request.
+func compressible(name, ctype string) bool {
+	if ctype == "" {
+		return true // unknown: look
+	}
+	mt, _, _ := strings.Cut(ctype, ";")
+	switch {
+	case strings.HasPrefix(mt, "text/"), strings.HasSuffix(mt, "+xml"), strings.HasSuffix(mt, "+json"):
+		return true
+	}
+	switch mt {
+	case "application/javascript", "application/json", "application/xml", "application/wasm",
+		"image/svg+xml", "image/vnd.microsoft.icon", "image/x-icon", "font/ttf", "font/otf",
+		"application/manifest+json":
+		return true
+	}
+	return false
+}
+
+// sizedFile is an *os.File of known size whose Seek costs no system call
+// until a read needs the descriptor's offset, so ServeContent's size probe
+// (seek to the end and back) is free. It hands net/http the descriptor
+// (syscall.Conn) so the kernel still copies it with sendfile; from then on
+// it forwards every call to the file.
+type sizedFile struct {
+	f      *os.File
+	size   int64
+	pos    int64 // logical offset
+	fdPos  int64 // the descriptor's offset
+	handed bool  // the descriptor was handed out: forward everything
+}
+
+func (s *sizedFile) sync() error {
+	if s.pos != s.fdPos {
+		if _, err := s.f.Seek(s.pos, io.SeekStart); err != nil {
+			return err
+		}
+		s.fdPos = s.pos
+	}
+	return nil
+}
+
+func (s *sizedFile) Read(p []byte) (int, error) {
+	if s.handed {
+		return s.f.Read(p)
+	}
+	if err := s.sync(); err != nil {
+		return 0, err
+	}
+	n, err := s.f.Read(p)
+	s.pos += int64(n)
+	s.fdPos = s.pos
+	return n, err
+}
+
+func (s *sizedFile) Seek(offset int64, whence int) (int64, error) {
+	if s.handed {
+		return s.f.Seek(offset, whence)
+	}
+	var abs int64
+	switch whence {
+	case io.SeekStart:
+		abs = offset
+	case io.SeekCurrent:
+		abs = s.pos + offset
+	case io.SeekEnd:
+		abs = s.size + offset
+	default:
+		return 0, errors.New("static: seek: invalid whence")
+	}
+	if abs < 0 {
+		return 0, errors.New("static: seek: negative position")
+	}
+	s.pos = abs
+	return abs, nil
+}
+
+// SyscallConn hands out the file's descriptor at the logical offset.
+func (s *sizedFile) SyscallConn() (syscall.RawConn, error) {
+	if !s.handed {
+		if err := s.sync(); err != nil {
+			return nil, err
+		}
+		s.handed = true
+	}
+	return s.f.SyscallConn()
 }
 
 // sniff returns the media type of the content rs by http.DetectContentType.
