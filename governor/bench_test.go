@@ -46,7 +46,7 @@ func BenchmarkPingPong(b *testing.B) {
 		b.Run(mode.name, func(b *testing.B) {
 			srv, cli := loopbackPair(b, mode.gov)
 			if gc, ok := srv.(*Conn); ok {
-				gc.BeginRequest(Limits{}, true)
+				gc.BeginRequest(Limits{}, nil, true)
 			}
 			go func() {
 				buf := make([]byte, 64)

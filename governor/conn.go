@@ -35,7 +35,6 @@ type Conn struct {
 	requests     atomic.Int64
 	deadline     atomic.Int64  // unix ns of the governing deadline armed last; 0 none
 	rule         atomic.Uint32 // Cause that deadline closes for
-	request      atomic.Pointer[string]
 	noted        atomic.Uint32 // Cause learned from an I/O error, used if nothing else closes it
 	closed       atomic.Bool
 
@@ -50,13 +49,12 @@ type Conn struct {
 	respBytes  int64
 	extRead    time.Time // deadlines set by callers; zero none
 	extWrite   time.Time
-	govRead    time.Time // governor part of the socket's read deadline; zero none
-	govWrite   time.Time
 	sockRead   time.Time // deadline the socket has now
 	sockWrite  time.Time
-	acked      uint64 // kernel bytes_acked seen last while a write was blocked
-	early      string // start of the first write made before BeginRequest
-	begun      bool   // BeginRequest was called for the current request
+	acked      uint64       // kernel bytes_acked seen last while a write was blocked
+	early      string       // start of the first write made before BeginRequest
+	begun      bool         // BeginRequest was called for the current request
+	req        fmt.Stringer // describes the request being served; nil none
 }
 
 // TimeoutError is returned by a Conn's Read, Write or ReadFrom when the
@@ -114,16 +112,19 @@ func (c *Conn) HandshakeDone() {
 
 // BeginRequest tells the Conn that a request header has been parsed and a
 // handler is about to run. l bounds this request's body and response (zero
-// fields take the Table's Options); hasBody says whether a request body
+// fields take the Table's Options); req describes the request for the Table
+// (method and path, never secrets: its String is called only when the Table
+// is read); hasBody says whether a request body
 // remains to be read. Reads are then bounded by the body rules until
 // BodyDone, and not at all afterwards (the peer owes nothing while the handler
 // runs; keepalive and TCP_USER_TIMEOUT watch it).
-func (c *Conn) BeginRequest(l Limits, hasBody bool) {
+func (c *Conn) BeginRequest(l Limits, req fmt.Stringer, hasBody bool) {
 	now := time.Now()
 	c.requests.Add(1)
 	c.mu.Lock()
 	c.mode, c.modeStart = modeRequest, now
 	c.begun = true
+	c.req = req
 	c.lim = l.resolve(&c.t.opts)
 	c.expectBody = hasBody
 	c.bodyStart, c.bodyBytes = now, 0
@@ -153,22 +154,17 @@ func (c *Conn) Active() {
 }
 
 // BodyDone tells the Conn the request body has been read to its end. A read
-// already blocked (net/http's background read) loses the body deadline.
+// already blocked (net/http's background read) is no longer bounded: at its
+// next wake-up it finds no rule and waits on.
 func (c *Conn) BodyDone() {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if !c.expectBody {
-		return
-	}
 	c.expectBody = false
-	c.govRead = time.Time{}
-	c.setReadLocked(c.extRead)
+	c.mu.Unlock()
 }
 
 // Idle tells the Conn the response is complete and the connection waits for
 // the next request, bounded by IdleTimeout from now.
 func (c *Conn) Idle() {
-	c.request.Store(nil)
 	c.setMode(modeIdle, time.Now())
 }
 
@@ -189,14 +185,11 @@ func (c *Conn) EarlyReply() string {
 	return c.early
 }
 
-// SetRequest records a short description of the request being served (for
-// example "GET /status"), shown in the Table. It must not carry secrets.
-func (c *Conn) SetRequest(s string) { c.request.Store(&s) }
-
 func (c *Conn) setMode(m mode, now time.Time) {
 	c.mu.Lock()
 	c.mode, c.modeStart = m, now
 	c.expectBody = false
+	c.req = nil
 	c.phase.Store(uint32(c.restPhaseLocked()))
 	c.mu.Unlock()
 	c.modeSince.Store(now.UnixNano())
@@ -279,11 +272,6 @@ func earliest(a, b time.Time) time.Time {
 	return b
 }
 
-// slack is how much earlier than wanted an armed deadline may stay armed: it
-// then only wakes the operation early, which re-evaluates its rule. Keeping it
-// saves re-arming the runtime timer on every read and write.
-func (c *Conn) slackLocked() time.Duration { return c.lim.StallTimeout / 16 }
-
 func (c *Conn) setReadLocked(d time.Time) {
 	if d.Equal(c.sockRead) {
 		return
@@ -300,21 +288,42 @@ func (c *Conn) setWriteLocked(d time.Time) {
 	c.nc.SetWriteDeadline(d)
 }
 
-// armLocked decides the socket deadline for a governor deadline gov (wake
-// earlier to poll, if non-zero) and a caller's deadline ext, keeping the one
-// armed when it is near enough.
-func (c *Conn) armLocked(cur, gov, wake, ext time.Time, now time.Time) time.Time {
-	want := earliest(earliest(gov, wake), ext)
-	if want.IsZero() || cur.IsZero() || !cur.After(now) || cur.After(want) {
-		return want
+// arm returns the deadline to give the socket for an operation whose rules
+// want it woken by want (zero: never), given cur, the deadline the socket
+// has. The socket's deadline is only a wake-up: the operation then
+// re-evaluates its rules and either fails or goes on. So cur is kept when it
+// is good enough (not later than want, not earlier than the target by more
+// than slack), which saves re-arming the runtime timer on nearly every read
+// and write; the target is at most one horizon ahead, which bounds how often
+// a kept deadline wakes an operation early.
+func arm(cur, want, now time.Time, horizon, slack time.Duration) time.Time {
+	if want.IsZero() {
+		if cur.After(now) {
+			return cur
+		}
+		return time.Time{}
 	}
-	if !ext.IsZero() && !want.After(ext) { // the caller's deadline is exact
-		return want
+	target := want
+	if h := now.Add(horizon); h.Before(target) {
+		target = h
 	}
-	if want.Sub(cur) <= c.slackLocked() {
+	if cur.After(now) && !cur.After(want) && !cur.Before(target.Add(-slack)) {
 		return cur
 	}
-	return want
+	return target
+}
+
+// readHorizonLocked and writeHorizonLocked are arm's horizon for reads and
+// writes; their slack is an eighth and a quarter of it.
+func (c *Conn) readHorizonLocked() time.Duration {
+	return min(c.t.opts.HeaderTimeout, c.lim.StallTimeout)
+}
+
+func (c *Conn) writeHorizonLocked() time.Duration {
+	if c.tcp != nil {
+		return c.lim.StallTimeout / 4 // wake to look at the peer's acknowledgements
+	}
+	return c.lim.StallTimeout
 }
 
 func (c *Conn) showDeadline(d time.Time, rule Cause) {
@@ -331,9 +340,9 @@ func (c *Conn) showDeadline(d time.Time, rule Cause) {
 
 // Read reads from the peer, bounded by the rule of the current phase.
 func (c *Conn) Read(p []byte) (int, error) {
-	base := time.Now()
+	var base time.Time // set by the first beginRead
 	for {
-		if err := c.beginRead(base); err != nil {
+		if err := c.beginRead(&base); err != nil {
 			return 0, err
 		}
 		n, err := c.nc.Read(p)
@@ -343,10 +352,13 @@ func (c *Conn) Read(p []byte) (int, error) {
 	}
 }
 
-func (c *Conn) beginRead(base time.Time) error {
+func (c *Conn) beginRead(base *time.Time) error {
 	now := time.Now()
+	if base.IsZero() {
+		*base = now
+	}
 	c.mu.Lock()
-	gov, rule := c.readRuleLocked(base)
+	gov, rule := c.readRuleLocked(*base)
 	if !gov.IsZero() && !now.Before(gov) {
 		c.mu.Unlock()
 		return c.expire(rule)
@@ -354,8 +366,8 @@ func (c *Conn) beginRead(base time.Time) error {
 	if c.mode == modeRequest && c.expectBody {
 		c.phase.Store(uint32(PhaseBody))
 	}
-	c.govRead = gov
-	c.setReadLocked(c.armLocked(c.sockRead, gov, time.Time{}, c.extRead, now))
+	h := c.readHorizonLocked()
+	c.setReadLocked(arm(c.sockRead, earliest(gov, c.extRead), now, h, h/8))
 	c.mu.Unlock()
 	if !gov.IsZero() {
 		c.showDeadline(gov, rule)
@@ -411,10 +423,10 @@ func (c *Conn) Write(p []byte) (int, error) {
 }
 
 func (c *Conn) writeChunk(p []byte) (int, error) {
-	base := time.Now()
+	var base time.Time // set by the first beginWrite
 	var n int
 	for {
-		if err := c.beginWrite(base, p); err != nil {
+		if err := c.beginWrite(&base, p); err != nil {
 			return n, err
 		}
 		m, err := c.nc.Write(p[n:])
@@ -451,9 +463,9 @@ func (c *Conn) ReadFrom(r io.Reader) (int64, error) {
 			}
 			part.N = min(part.N, lr.N)
 		}
-		base := time.Now()
+		var base time.Time
 		for part.N > 0 {
-			if err := c.beginWrite(base, nil); err != nil {
+			if err := c.beginWrite(&base, nil); err != nil {
 				return total, err
 			}
 			before := part.N
@@ -479,8 +491,11 @@ var copyBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b 
 // writerOnly hides ReadFrom so io.CopyBuffer does not recurse into it.
 type writerOnly struct{ io.Writer }
 
-func (c *Conn) beginWrite(base time.Time, p []byte) error {
+func (c *Conn) beginWrite(base *time.Time, p []byte) error {
 	now := time.Now()
+	if base.IsZero() {
+		*base = now
+	}
 	c.mu.Lock()
 	if (c.mode == modeHeader || (c.mode == modeRequest && !c.begun)) && c.early == "" && len(p) > 0 {
 		c.early = string(p[:min(len(p), 64)])
@@ -488,19 +503,14 @@ func (c *Conn) beginWrite(base time.Time, p []byte) error {
 	if c.mode == modeRequest && c.respStart.IsZero() {
 		c.respStart = now
 	}
-	gov, rule := c.writeRuleLocked(base)
+	gov, rule := c.writeRuleLocked(*base)
 	if !now.Before(gov) {
 		c.mu.Unlock()
 		return c.expire(rule)
 	}
-	var wake time.Time
-	if c.tcp != nil {
-		// Wake while blocked to look at the peer's acknowledgements.
-		wake = now.Add(c.lim.StallTimeout / 4)
-	}
 	c.phase.Store(uint32(PhaseWrite))
-	c.govWrite = gov
-	c.setWriteLocked(c.armLocked(c.sockWrite, gov, wake, c.extWrite, now))
+	h := c.writeHorizonLocked()
+	c.setWriteLocked(arm(c.sockWrite, earliest(gov, c.extWrite), now, h, h/4))
 	c.mu.Unlock()
 	c.showDeadline(gov, rule)
 	return nil
@@ -558,7 +568,7 @@ func (c *Conn) SetReadDeadline(t time.Time) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.extRead = t
-	c.setReadLocked(earliest(t, c.govRead))
+	c.setReadLocked(c.callerLocked(c.sockRead, t))
 	return nil
 }
 
@@ -568,8 +578,31 @@ func (c *Conn) SetWriteDeadline(t time.Time) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.extWrite = t
-	c.setWriteLocked(earliest(t, c.govWrite))
+	c.setWriteLocked(c.callerLocked(c.sockWrite, t))
 	return nil
+}
+
+// callerLocked returns the socket deadline after a caller set t, given cur:
+// the socket must wake an operation under way no later than t; a deadline
+// armed earlier, or for the governor, is kept (an operation woken early
+// re-evaluates its rules and the caller's deadline).
+func (c *Conn) callerLocked(cur, t time.Time) time.Time {
+	switch {
+	case t.IsZero():
+		if cur.IsZero() {
+			return cur
+		}
+		if now := time.Now(); !cur.After(now) {
+			// Expired (net/http's abortPendingRead leaves one): replace it
+			// by a wake-up one horizon ahead, which the next operation's
+			// rule will most likely keep, saving a timer change.
+			return now.Add(c.readHorizonLocked())
+		}
+		return cur
+	case cur.IsZero() || cur.After(t):
+		return t
+	}
+	return cur
 }
 
 // ---- close ----------------------------------------------------------------

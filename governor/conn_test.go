@@ -174,7 +174,7 @@ func TestReadPhases(t *testing.T) {
 	t.Run("each body read may wait up to the stall timeout", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			tab, cli, srv := governed(t, testOpts)
-			srv.BeginRequest(Limits{}, true)
+			srv.BeginRequest(Limits{}, nil, true)
 			go func() {
 				for i := 0; i < 5; i++ {
 					time.Sleep(25 * time.Second)
@@ -197,7 +197,7 @@ func TestReadPhases(t *testing.T) {
 			o := testOpts
 			o.MinRate = 100
 			_, cli, srv := governed(t, o)
-			srv.BeginRequest(Limits{}, true)
+			srv.BeginRequest(Limits{}, nil, true)
 			wait := bg(func() {
 				for i := 0; i < 1000; i++ {
 					time.Sleep(time.Second)
@@ -219,7 +219,7 @@ func TestReadPhases(t *testing.T) {
 	t.Run("a route's limits override the table's", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			_, _, srv := governed(t, testOpts)
-			srv.BeginRequest(Limits{StallTimeout: 3 * time.Second}, true)
+			srv.BeginRequest(Limits{StallTimeout: 3 * time.Second}, nil, true)
 			took, err := readUntilErr(srv)
 			wantCause(t, err, CauseStall)
 			if took != 3*time.Second {
@@ -233,7 +233,7 @@ func TestReadPhases(t *testing.T) {
 			o := testOpts
 			o.TransferTimeout = 45 * time.Second
 			_, cli, srv := governed(t, o)
-			srv.BeginRequest(Limits{}, true)
+			srv.BeginRequest(Limits{}, nil, true)
 			wait := bg(func() {
 				for i := 0; i < 1000; i++ {
 					time.Sleep(time.Second)
@@ -254,7 +254,7 @@ func TestReadPhases(t *testing.T) {
 	t.Run("reads while the handler runs are not bounded", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			tab, cli, srv := governed(t, testOpts)
-			srv.BeginRequest(Limits{}, false)
+			srv.BeginRequest(Limits{}, nil, false)
 			go func() {
 				time.Sleep(10 * time.Minute)
 				cli.Close()
@@ -273,7 +273,7 @@ func TestReadPhases(t *testing.T) {
 	t.Run("a read blocked when the body ends loses the body deadline", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			_, cli, srv := governed(t, testOpts)
-			srv.BeginRequest(Limits{}, true)
+			srv.BeginRequest(Limits{}, nil, true)
 			done := make(chan error)
 			go func() {
 				_, err := readUntilErr(srv)
@@ -315,7 +315,7 @@ func TestWrites(t *testing.T) {
 	t.Run("a peer that never reads is cut at the stall timeout", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			tab, _, srv := governed(t, testOpts)
-			srv.BeginRequest(Limits{}, false)
+			srv.BeginRequest(Limits{}, nil, false)
 			start := time.Now()
 			n, err := srv.Write(make([]byte, 1<<20))
 			wantCause(t, err, CauseStall)
@@ -331,7 +331,7 @@ func TestWrites(t *testing.T) {
 	t.Run("a slow reader that keeps reading gets the whole response", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			_, cli, srv := governed(t, testOpts)
-			srv.BeginRequest(Limits{}, false)
+			srv.BeginRequest(Limits{}, nil, false)
 			const size = 256 << 10
 			got := make(chan int)
 			go func() {
@@ -360,7 +360,7 @@ func TestWrites(t *testing.T) {
 	t.Run("the phase shows a blocked write and a blocked body read", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			tab, _, srv := governed(t, testOpts)
-			srv.BeginRequest(Limits{}, true)
+			srv.BeginRequest(Limits{}, nil, true)
 			go srv.Read(make([]byte, 10))
 			synctest.Wait()
 			if p := tab.Snapshot()[0].Phase; p != PhaseBody {
@@ -417,8 +417,8 @@ func TestTable(t *testing.T) {
 			if got := tab.Stats().Closed[CauseEvicted]; got != 1 || tab.Conn(b.ID()) != nil {
 				t.Fatalf("evictions = %d, b open = %v; want b evicted", got, tab.Conn(b.ID()) != nil)
 			}
-			c.BeginRequest(Limits{}, false)
-			a.BeginRequest(Limits{}, false)
+			c.BeginRequest(Limits{}, nil, false)
+			a.BeginRequest(Limits{}, nil, false)
 			// Nothing idle: the next one is refused and never reaches Accept.
 			refusedCli, refusedSrv := net.Pipe()
 			go func() { pl.conns <- refusedSrv }()

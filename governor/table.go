@@ -51,7 +51,7 @@ type ConnInfo struct {
 	Remote        string
 	Local         string
 	Phase         Phase
-	Request       string // what SetRequest recorded, if anything
+	Request       string // the request being served, as BeginRequest described it
 	Requests      int64  // requests begun on this connection
 	BytesIn       int64
 	BytesOut      int64
@@ -80,8 +80,11 @@ func (c *Conn) Info(now time.Time) ConnInfo {
 		LastProgress:  lp,
 		SinceProgress: now.Sub(lp),
 	}
-	if r := c.request.Load(); r != nil {
-		ci.Request = *r
+	c.mu.Lock()
+	req := c.req
+	c.mu.Unlock()
+	if req != nil {
+		ci.Request = req.String()
 	}
 	if d := c.deadline.Load(); d != 0 {
 		ci.Deadline = time.Unix(0, d)
