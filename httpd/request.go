@@ -19,9 +19,10 @@ import (
 	"github.com/vigilhttp/vigil/governor"
 )
 
-// labelKey is the pprof goroutine label that marks a handler's goroutine, so
-// that its stack can be found when it overstays.
-const labelKey = "vigil_req"
+// labelKey is the pprof goroutine label that marks a connection's handler
+// goroutines with its id, so that a handler's stack can be found when it
+// overstays.
+const labelKey = "vigil_conn"
 
 // ServeHTTP runs the configured handler under the request's route policy.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -30,56 +31,69 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		pol = rt.Policy.Merge(s.opts.Default)
 	}
 	gc := ConnFrom(r.Context())
-	if gc != nil && r.ProtoMajor == 1 {
-		gc.BeginRequest(governor.Limits{
-			StallTimeout:    pol.StallTimeout,
-			MinRate:         pol.MinRate,
-			TransferTimeout: pol.TransferTimeout,
-		}, r.Body != nil && r.Body != http.NoBody)
-		gc.SetRequest(describe(r))
+	// One allocation carries the response writer wrapper, the in-flight
+	// record and the request body wrapper.
+	x := &exchange{
+		responseWriter: responseWriter{ResponseWriter: w},
+		flight:         flight{method: r.Method, path: r.URL.EscapedPath(), start: time.Now()},
 	}
-	var b *body
-	if r.Body != nil && r.Body != http.NoBody {
+	hasBody := r.Body != nil && r.Body != http.NoBody
+	if gc != nil {
+		x.flight.connID = gc.ID()
+		if r.ProtoMajor == 1 {
+			gc.BeginRequest(governor.Limits{
+				StallTimeout:    pol.StallTimeout,
+				MinRate:         pol.MinRate,
+				TransferTimeout: pol.TransferTimeout,
+			}, &x.flight, hasBody)
+		}
+	}
+	if hasBody {
 		rc := r.Body
 		if pol.BodyLimit > 0 {
 			rc = http.MaxBytesReader(w, rc, pol.BodyLimit)
 		}
-		b = &body{rc: rc, gc: gc}
-		r.Body = b
+		x.body = body{rc: rc, gc: gc}
+		r.Body = &x.body
 	}
 
-	fl := s.flights.begin(gc, r)
-	defer s.flights.end(fl)
-	rw := &responseWriter{ResponseWriter: w}
 	ctx := r.Context()
 	if pol.HandlerTimeout > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, pol.HandlerTimeout)
+		x.flight.deadline = x.flight.start.Add(pol.HandlerTimeout)
+		ctx, cancel = context.WithDeadline(ctx, x.flight.deadline)
 		defer cancel()
-		overstay := time.AfterFunc(pol.HandlerTimeout+HandlerGrace, func() { s.overstayed(fl) })
-		defer overstay.Stop()
 	}
-	pprof.SetGoroutineLabels(pprof.WithLabels(ctx, pprof.Labels(labelKey, fl.Key)))
-	defer pprof.SetGoroutineLabels(r.Context())
-	defer s.recoverPanic(rw, r, gc)
+	s.flights.add(&x.flight)
+	defer s.flights.remove(&x.flight)
+	// The connection's context carries its pprof label (see ConnContext):
+	// the goroutine profile then finds this handler's stack if it overstays.
+	pprof.SetGoroutineLabels(ctx)
+	defer s.recoverPanic(&x.responseWriter, r, gc)
 
-	s.opts.Handler.ServeHTTP(rw, r.WithContext(ctx))
+	s.opts.Handler.ServeHTTP(&x.responseWriter, r.WithContext(ctx))
 
-	if !rw.wrote.Load() {
+	if !x.wrote.Load() {
 		var mbe *http.MaxBytesError
 		switch {
 		case errors.Is(ctx.Err(), context.DeadlineExceeded):
-			http.Error(rw, "503 handler timed out", http.StatusServiceUnavailable)
-		case b != nil && errors.As(b.err, &mbe):
-			http.Error(rw, "413 request body too large", http.StatusRequestEntityTooLarge)
+			http.Error(&x.responseWriter, "503 handler timed out", http.StatusServiceUnavailable)
+		case hasBody && errors.As(x.body.err, &mbe):
+			http.Error(&x.responseWriter, "413 request body too large", http.StatusRequestEntityTooLarge)
 		}
 	}
 }
 
-// describe is the request as the connection table shows it: method and
-// path, without query string or credentials, control bytes escaped.
-func describe(r *http.Request) string {
-	p := r.URL.EscapedPath()
+// exchange is everything ServeHTTP allocates for one request.
+type exchange struct {
+	responseWriter
+	flight flight
+	body   body
+}
+
+// describe is a request as the connection table shows it: method and path,
+// without query string or credentials, control bytes replaced.
+func describe(method, p string) string {
 	if len(p) > 120 {
 		p = p[:120] + "…"
 	}
@@ -88,7 +102,7 @@ func describe(r *http.Request) string {
 			return '?'
 		}
 		return r
-	}, r.Method+" "+p)
+	}, method+" "+p)
 }
 
 func (s *Server) recoverPanic(rw *responseWriter, r *http.Request, gc *governor.Conn) {
@@ -103,7 +117,7 @@ func (s *Server) recoverPanic(rw *responseWriter, r *http.Request, gc *governor.
 	if gc != nil {
 		id = gc.ID()
 	}
-	s.log.Error("httpd: handler panic", "conn_id", id, "request", describe(r), "panic", v)
+	s.log.Error("httpd: handler panic", "conn_id", id, "request", describe(r.Method, r.URL.EscapedPath()), "panic", v)
 	if !rw.wrote.Load() {
 		http.Error(rw, "500 internal server error", http.StatusInternalServerError)
 		return
@@ -181,36 +195,44 @@ func (w *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 
 // Flight is a handler in flight, as Flights reports it.
 type Flight struct {
-	Key     string // pprof label value of its goroutine
-	ConnID  uint64
-	Request string
-	Start   time.Time
-	Overdue bool   // it ran past its deadline and grace; its conn was cut
-	Stack   string // its goroutine's stack, captured when it overstayed
+	ConnID   uint64
+	Request  string // method and path
+	Start    time.Time
+	Deadline time.Time // the handler deadline; zero if none
+	Overdue  bool      // it ran HandlerGrace past its deadline; its conn was cut
+	Stack    string    // its goroutine's stack, captured when it overstayed
 }
+
+// flight is the live record behind a Flight.
+type flight struct {
+	connID       uint64
+	method, path string
+	start        time.Time
+	deadline     time.Time // zero: none
+
+	overdue bool   // guarded by flights.mu
+	stack   string // guarded by flights.mu
+}
+
+// String describes the request, for the connection table.
+func (f *flight) String() string { return describe(f.method, f.path) }
 
 type flights struct {
-	seq atomic.Uint64
-	mu  sync.Mutex // guards m
-	m   map[string]*Flight
+	mu sync.Mutex // guards m and the overdue fields of its flights
+	m  map[*flight]struct{}
 }
 
-func (f *flights) init() { f.m = make(map[string]*Flight) }
+func (f *flights) init() { f.m = make(map[*flight]struct{}) }
 
-func (f *flights) begin(gc *governor.Conn, r *http.Request) *Flight {
-	fl := &Flight{Key: strconv.FormatUint(f.seq.Add(1), 10), Request: describe(r), Start: time.Now()}
-	if gc != nil {
-		fl.ConnID = gc.ID()
-	}
+func (f *flights) add(fl *flight) {
 	f.mu.Lock()
-	f.m[fl.Key] = fl
+	f.m[fl] = struct{}{}
 	f.mu.Unlock()
-	return fl
 }
 
-func (f *flights) end(fl *Flight) {
+func (f *flights) remove(fl *flight) {
 	f.mu.Lock()
-	delete(f.m, fl.Key)
+	delete(f.m, fl)
 	f.mu.Unlock()
 }
 
@@ -218,42 +240,74 @@ func (f *flights) end(fl *Flight) {
 func (s *Server) Flights() []Flight {
 	s.flights.mu.Lock()
 	out := make([]Flight, 0, len(s.flights.m))
-	for _, fl := range s.flights.m {
-		out = append(out, *fl)
+	for fl := range s.flights.m {
+		out = append(out, Flight{ConnID: fl.connID, Request: fl.String(), Start: fl.start,
+			Deadline: fl.deadline, Overdue: fl.overdue, Stack: fl.stack})
 	}
 	s.flights.mu.Unlock()
 	slices.SortFunc(out, func(a, b Flight) int { return a.Start.Compare(b.Start) })
 	return out
 }
 
-// overstayed runs when a handler is still running HandlerGrace after its
-// deadline: it logs the handler's stack and cuts its connection, so the
-// peer is not left waiting and the stuck goroutine is on record.
-func (s *Server) overstayed(fl *Flight) {
-	stack := goroutineStack(fl.Key)
-	s.flights.mu.Lock()
-	_, running := s.flights.m[fl.Key]
-	if running {
-		fl.Overdue, fl.Stack = true, stack
-	}
-	s.flights.mu.Unlock()
-	if !running {
-		return
-	}
-	s.log.Warn("httpd: handler overstayed its deadline; connection cut",
-		"conn_id", fl.ConnID, "request", fl.Request, "elapsed", time.Since(fl.Start).Round(time.Millisecond),
-		"stack", stack)
-	if c := s.gov.Conn(fl.ConnID); c != nil && fl.ConnID != 0 {
-		c.CloseFor(governor.CauseHandlerTimeout)
+// watchInterval is how often the watchdog looks for overdue handlers.
+const watchInterval = 250 * time.Millisecond
+
+// watch runs until stop is closed, reporting every handler still running
+// HandlerGrace after its deadline: its stack is logged and its connection
+// cut, so the peer is not left waiting and the stuck goroutine is on record.
+// One goroutine for the whole server, instead of a timer per request.
+func (s *Server) watch(stop <-chan struct{}) {
+	t := time.NewTicker(watchInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case now := <-t.C:
+			for _, fl := range s.overdue(now) {
+				s.overstayed(fl)
+			}
+		}
 	}
 }
 
-// goroutineStack returns the stacks of the goroutines labelled key (the
-// handler's, and any it started), from the runtime's goroutine profile.
-func goroutineStack(key string) string {
+// overdue marks and returns the flights past deadline and grace not yet
+// reported.
+func (s *Server) overdue(now time.Time) []*flight {
+	var out []*flight
+	s.flights.mu.Lock()
+	defer s.flights.mu.Unlock()
+	for fl := range s.flights.m {
+		if !fl.overdue && !fl.deadline.IsZero() && now.Sub(fl.deadline) >= HandlerGrace {
+			fl.overdue = true
+			out = append(out, fl)
+		}
+	}
+	return out
+}
+
+func (s *Server) overstayed(fl *flight) {
+	stack := goroutineStack(fl.connID)
+	s.flights.mu.Lock()
+	fl.stack = stack
+	s.flights.mu.Unlock()
+	s.log.Warn("httpd: handler overstayed its deadline; connection cut",
+		"conn_id", fl.connID, "request", fl.String(), "elapsed", time.Since(fl.start).Round(time.Millisecond),
+		"stack", stack)
+	if fl.connID != 0 {
+		if c := s.gov.Conn(fl.connID); c != nil {
+			c.CloseFor(governor.CauseHandlerTimeout)
+		}
+	}
+}
+
+// goroutineStack returns the stacks of the goroutines labelled with the
+// connection id (its handler's, and any the handler started), from the
+// runtime's goroutine profile.
+func goroutineStack(connID uint64) string {
 	var buf bytes.Buffer
 	pprof.Lookup("goroutine").WriteTo(&buf, 1)
-	want := `"` + labelKey + `":"` + key + `"`
+	want := `"` + labelKey + `":"` + strconv.FormatUint(connID, 10) + `"`
 	var out []string
 	for _, rec := range strings.Split(buf.String(), "\n\n") {
 		if strings.Contains(rec, want) {

@@ -19,6 +19,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime/pprof"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -72,7 +74,8 @@ type Server struct {
 	mu        sync.Mutex // guards listeners and stopped
 	listeners []*governor.Listener
 	stopped   bool
-	wg        sync.WaitGroup // the Serve goroutines
+	stop      chan struct{}  // closed when the server stops: ends watch
+	wg        sync.WaitGroup // the Serve goroutines and watch
 }
 
 type connKey struct{}
@@ -104,7 +107,8 @@ func New(opts Options) *Server {
 		ConnState:      s.connState,
 		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
 			if gc := governed(c); gc != nil {
-				return context.WithValue(ctx, connKey{}, gc)
+				ctx = context.WithValue(ctx, connKey{}, gc)
+				return pprof.WithLabels(ctx, pprof.Labels(labelKey, strconv.FormatUint(gc.ID(), 10)))
 			}
 			return ctx
 		},
@@ -134,6 +138,10 @@ func (s *Server) Start(ln net.Listener) error {
 		ln.Close()
 		return errors.New("httpd: start: server stopped")
 	}
+	if s.stop == nil {
+		s.stop = make(chan struct{})
+		s.wg.Go(func() { s.watch(s.stop) })
+	}
 	s.listeners = append(s.listeners, gl)
 	s.wg.Go(func() {
 		if err := s.hs.Serve(gl); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -147,14 +155,13 @@ func (s *Server) Start(ln net.Listener) error {
 // connections, until ctx is done; then it cuts whatever is left (as Close).
 // It returns ctx's error if it had to cut.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.mu.Lock()
-	s.stopped = true
-	s.mu.Unlock()
+	s.markStopped()
 	s.gov.BeginShutdown()
 	err := s.hs.Shutdown(ctx)
 	if err != nil {
 		s.Close()
 	}
+	s.endWatch()
 	s.wg.Wait()
 	return err
 }
@@ -162,14 +169,33 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // Close cuts every connection at once, including hijacked ones, and stops
 // the listeners. It is safe to call more than once.
 func (s *Server) Close() error {
-	s.mu.Lock()
-	s.stopped = true
-	s.mu.Unlock()
+	s.markStopped()
 	s.gov.BeginShutdown()
 	err := s.hs.Close()
 	s.gov.CloseAll(governor.CauseShutdown)
+	s.endWatch()
 	s.wg.Wait()
 	return err
+}
+
+func (s *Server) markStopped() {
+	s.mu.Lock()
+	s.stopped = true
+	s.mu.Unlock()
+}
+
+// endWatch stops the watchdog; handlers still running are no longer
+// reported (Close has cut their connections).
+func (s *Server) endWatch() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stop != nil {
+		select {
+		case <-s.stop:
+		default:
+			close(s.stop)
+		}
+	}
 }
 
 func (s *Server) connState(c net.Conn, st http.ConnState) {
