@@ -35,16 +35,31 @@ for port in 18081 18082; do
   for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
 done
 
-rps() { "${pin_load[@]}" wrk -t1 -c"$conns" -d"${secs}s" "$1" | awk '/Requests\/sec/ {print $2}'; }
+# cpu PID: the process's user+system CPU time in clock ticks.
+cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# run PID URL: prints "req/s µs-of-server-CPU-per-request".
+run() {
+  local before after out
+  before=$(cpu "$1")
+  out=$("${pin_load[@]}" wrk -t1 -c"$conns" -d"${secs}s" "$2")
+  after=$(cpu "$1")
+  awk -v out="$out" -v ticks=$((after - before)) -v hz="$(getconf CLK_TCK)" 'BEGIN {
+    n = split(out, l, "\n"); for (i = 1; i <= n; i++) {
+      if (l[i] ~ /requests in/) { split(l[i], f, " "); reqs = f[1] }
+      if (l[i] ~ /Requests\/sec/) { split(l[i], f, " "); rps = f[2] } }
+    printf "%s %.2f\n", rps, ticks / hz * 1e6 / reqs }'
+}
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-printf '%-10s %12s %12s %8s\n' file vigil net/http ratio
+printf '%-9s %12s %12s %7s %14s %14s %7s\n' file vigil-req/s net/http-req/s ratio vigil-cpu-us/r net/http-cpu-us/r ratio
 for f in 1k.bin 100k.bin; do
   : > "$work/v" ; : > "$work/p"
   for _ in $(seq "$runs"); do
-    rps "http://127.0.0.1:18081/$f" >> "$work/v"
-    rps "http://127.0.0.1:18082/$f" >> "$work/p"
+    run "${pids[0]}" "http://127.0.0.1:18081/$f" >> "$work/v"
+    run "${pids[1]}" "http://127.0.0.1:18082/$f" >> "$work/p"
   done
-  v=$(median < "$work/v"); p=$(median < "$work/p")
-  printf '%-10s %12s %12s %8s\n' "$f" "$v" "$p" "$(awk -v a="$v" -v b="$p" 'BEGIN {printf "%.3f", a/b}')"
+  vr=$(awk '{print $1}' "$work/v" | median); pr=$(awk '{print $1}' "$work/p" | median)
+  vc=$(awk '{print $2}' "$work/v" | median); pc=$(awk '{print $2}' "$work/p" | median)
+  printf '%-9s %12s %12s %7s %14s %14s %7s\n' "$f" "$vr" "$pr" "$(awk -v a="$vr" -v b="$pr" 'BEGIN {printf "%.3f", a/b}')" \
+    "$vc" "$pc" "$(awk -v a="$vc" -v b="$pc" 'BEGIN {printf "%.3f", a/b}')"
 done

@@ -18,13 +18,15 @@ import (
 // for one reader and one writer at a time, plus any number of goroutines
 // calling the protocol-layer methods, Close and the Table.
 type Conn struct {
-	nc    net.Conn
-	tcp   *net.TCPConn // nc as TCP; nil for other conns (in-memory tests)
-	t     *Table
-	id    uint64
-	ip    netip.Addr
-	start time.Time
-	chunk int
+	nc  net.Conn
+	tcp *net.TCPConn // nc as TCP; nil for other conns (in-memory tests)
+	// ackProgress: the kernel reports the peer's acknowledgements (TCP_INFO).
+	ackProgress bool
+	t           *Table
+	id          uint64
+	ip          netip.Addr
+	start       time.Time
+	chunk       int
 
 	// Read without mu by the Table and by Info.
 	phase        atomic.Uint32 // Phase
@@ -82,6 +84,9 @@ func (e *TimeoutError) Unwrap() error { return os.ErrDeadlineExceeded }
 func newConn(t *Table, nc net.Conn, id uint64, ip netip.Addr, first mode, now time.Time) *Conn {
 	c := &Conn{nc: nc, t: t, id: id, ip: ip, start: now, chunk: t.opts.WriteChunk}
 	c.tcp, _ = nc.(*net.TCPConn)
+	if c.tcp != nil {
+		_, c.ackProgress = bytesAcked(c.tcp)
+	}
 	c.mode, c.modeStart = first, now
 	c.lim = Limits{}.resolve(&t.opts)
 	c.phase.Store(uint32(c.restPhaseLocked()))
@@ -455,8 +460,12 @@ func (c *Conn) ReadFrom(r io.Reader) (int64, error) {
 	}
 	var total int64
 	part := &io.LimitedReader{R: src}
+	chunk := int64(c.chunk)
+	if c.ackProgress {
+		chunk = max(chunk, sendfileChunk)
+	}
 	for {
-		part.N = int64(c.chunk)
+		part.N = chunk
 		if lr != nil {
 			if lr.N <= 0 {
 				return total, nil
@@ -485,6 +494,13 @@ func (c *Conn) ReadFrom(r io.Reader) (int64, error) {
 		}
 	}
 }
+
+// sendfileChunk is the sendfile piece where the kernel's acknowledgements
+// show progress (Linux TCP): a blocked call is woken every StallTimeout/4
+// anyway to compare them, so pieces need not be small to measure a stall,
+// and each extra sendfile call costs (measured: a 100 KiB file served 15 %
+// slower in 64 KiB pieces than in one).
+const sendfileChunk = 1 << 20
 
 var copyBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 

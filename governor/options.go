@@ -79,7 +79,10 @@ type Options struct {
 
 	// WriteChunk is the largest piece, in bytes, handed to the kernel in one
 	// write or sendfile call, so that StallTimeout measures a stall and not a
-	// whole transfer. Zero means DefaultWriteChunk.
+	// whole transfer. Where the kernel reports the peer's acknowledgements
+	// (Linux TCP), a blocked call is also woken every StallTimeout/4 to look
+	// at them, so sendfile there goes in pieces of up to 1 MiB. Zero means
+	// DefaultWriteChunk.
 	WriteChunk int
 
 	// Logger receives one line per close that was not a normal one (Info) and
