@@ -31,7 +31,8 @@ if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then pin_srv=(taskset 
 GOMAXPROCS=1 "${pin_srv[@]}" "$work/vigil" serve --root "$work/www" --listen 127.0.0.1:18081 \
   --max-conns-per-ip -1 --log-level error & pids+=($!)
 GOMAXPROCS=1 "${pin_srv[@]}" "$work/plainfs" --root "$work/www" --listen 127.0.0.1:18082 & pids+=($!)
-for port in 18081 18082; do
+GOMAXPROCS=1 "${pin_srv[@]}" "$work/plainfs" --root "$work/www" --listen 127.0.0.1:18083 --governed & pids+=($!)
+for port in 18081 18082 18083; do
   for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
 done
 
@@ -51,15 +52,19 @@ run() {
 }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-printf '%-9s %12s %12s %7s %14s %14s %7s\n' file vigil-req/s net/http-req/s ratio vigil-cpu-us/r net/http-cpu-us/r ratio
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", a/b}'; }
+echo "medians of $runs runs of ${secs}s, wrk -t1 -c$conns; cpu = server CPU µs per request"
+printf '%-9s %-22s %10s %8s %8s\n' file server req/s ratio cpu-us/r
 for f in 1k.bin 100k.bin; do
-  : > "$work/v" ; : > "$work/p"
+  : > "$work/v" ; : > "$work/p"; : > "$work/g"
   for _ in $(seq "$runs"); do
     run "${pids[0]}" "http://127.0.0.1:18081/$f" >> "$work/v"
     run "${pids[1]}" "http://127.0.0.1:18082/$f" >> "$work/p"
+    run "${pids[2]}" "http://127.0.0.1:18083/$f" >> "$work/g"
   done
-  vr=$(awk '{print $1}' "$work/v" | median); pr=$(awk '{print $1}' "$work/p" | median)
-  vc=$(awk '{print $2}' "$work/v" | median); pc=$(awk '{print $2}' "$work/p" | median)
-  printf '%-9s %12s %12s %7s %14s %14s %7s\n' "$f" "$vr" "$pr" "$(awk -v a="$vr" -v b="$pr" 'BEGIN {printf "%.3f", a/b}')" \
-    "$vc" "$pc" "$(awk -v a="$vc" -v b="$pc" 'BEGIN {printf "%.3f", a/b}')"
+  pr=$(awk '{print $1}' "$work/p" | median)
+  for s in p:net/http g:net/http+governor v:vigil-serve; do
+    r=$(awk '{print $1}' "$work/${s%%:*}" | median); c=$(awk '{print $2}' "$work/${s%%:*}" | median)
+    printf '%-9s %-22s %10s %8s %8s\n' "$f" "${s#*:}" "$r" "$(ratio "$r" "$pr")" "$c"
+  done
 done
