@@ -101,6 +101,10 @@ func (c *Conn) ID() uint64 { return c.id }
 // Phase returns the connection's current phase.
 func (c *Conn) Phase() Phase { return Phase(c.phase.Load()) }
 
+// LastProgress returns when a byte last moved in or out, or was
+// acknowledged by the peer.
+func (c *Conn) LastProgress() time.Time { return time.Unix(0, c.lastProgress.Load()) }
+
 // LocalAddr returns the local network address.
 func (c *Conn) LocalAddr() net.Addr { return c.nc.LocalAddr() }
 

@@ -52,6 +52,7 @@ type ConnInfo struct {
 	Local         string
 	Phase         Phase
 	Request       string // the request being served, as BeginRequest described it
+	Route         string // its route, if the describer has a Route() string method
 	Requests      int64  // requests begun on this connection
 	BytesIn       int64
 	BytesOut      int64
@@ -85,6 +86,9 @@ func (c *Conn) Info(now time.Time) ConnInfo {
 	c.mu.Unlock()
 	if req != nil {
 		ci.Request = req.String()
+		if r, ok := req.(interface{ Route() string }); ok {
+			ci.Route = r.Route()
+		}
 	}
 	if d := c.deadline.Load(); d != 0 {
 		ci.Deadline = time.Unix(0, d)

@@ -23,15 +23,26 @@ func setUserTimeout(tc *net.TCPConn, d time.Duration) error {
 }
 
 func rawTCPInfo(tc *net.TCPConn) *unix.TCPInfo {
+	info, _ := rawTCPInfoOutq(tc, false)
+	return info
+}
+
+// rawTCPInfoOutq returns TCP_INFO and, if outq, the bytes in the send
+// queue (SIOCOUTQ: unsent plus unacknowledged).
+func rawTCPInfoOutq(tc *net.TCPConn, outq bool) (*unix.TCPInfo, int) {
 	rc, err := tc.SyscallConn()
 	if err != nil {
-		return nil
+		return nil, 0
 	}
 	var info *unix.TCPInfo
+	var q int
 	rc.Control(func(fd uintptr) {
 		info, _ = unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO)
+		if outq {
+			q, _ = unix.IoctlGetInt(int(fd), unix.SIOCOUTQ)
+		}
 	})
-	return info
+	return info, q
 }
 
 // bytesAcked returns the bytes the peer has acknowledged so far.
@@ -43,9 +54,13 @@ func bytesAcked(tc *net.TCPConn) (uint64, bool) {
 }
 
 func tcpInfo(tc *net.TCPConn) *TCPInfo {
-	i := rawTCPInfo(tc)
+	i, outq := rawTCPInfoOutq(tc, true)
 	if i == nil {
 		return nil
+	}
+	unacked := uint32(0)
+	if q := uint32(outq); q > i.Notsent_bytes {
+		unacked = q - i.Notsent_bytes
 	}
 	ms := func(v uint32) time.Duration { return time.Duration(v) * time.Millisecond }
 	us := func(v uint32) time.Duration { return time.Duration(v) * time.Microsecond }
@@ -59,6 +74,7 @@ func tcpInfo(tc *net.TCPConn) *TCPInfo {
 		TotalRetrans: i.Total_retrans,
 		Lost:         i.Lost,
 		NotSent:      i.Notsent_bytes,
+		UnackedBytes: unacked,
 		SendWindow:   i.Snd_wnd,
 		BytesAcked:   i.Bytes_acked,
 		BytesRecv:    i.Bytes_received,

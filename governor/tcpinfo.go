@@ -16,6 +16,7 @@ type TCPInfo struct {
 	TotalRetrans uint32 // retransmitted segments over the connection's life
 	Lost         uint32 // segments deemed lost
 	NotSent      uint32 // bytes in the send buffer not yet sent
+	UnackedBytes uint32 // bytes sent and not yet acknowledged
 	SendWindow   uint32 // the peer's advertised receive window, bytes
 	BytesAcked   uint64 // bytes the peer acknowledged over the connection's life
 	BytesRecv    uint64

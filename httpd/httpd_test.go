@@ -372,6 +372,49 @@ func TestHandlers(t *testing.T) {
 		}
 	})
 
+	t.Run("a handler streaming past its deadline is not cut while data moves", func(t *testing.T) {
+		f := start(t, governor.Options{}, Options{
+			Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				for i := 0; i < 10; i++ {
+					io.WriteString(w, "tick\n")
+					http.NewResponseController(w).Flush()
+					time.Sleep(200 * time.Millisecond)
+				}
+			}),
+			Default: route.Policy{HandlerTimeout: 300 * time.Millisecond},
+		})
+		resp, body := get(t, f.addr, "/stream")
+		if resp.StatusCode != 200 || body != strings.Repeat("tick\n", 10) {
+			t.Errorf("got %d %q, want the whole 2 s stream", resp.StatusCode, body)
+		}
+		if n := f.srv.Governor().Stats().Closed[governor.CauseHandlerTimeout]; n != 0 {
+			t.Errorf("%d handler-timeout closes, want 0", n)
+		}
+	})
+
+	t.Run("each finished request is reported with its status and bytes", func(t *testing.T) {
+		dones := make(chan Done, 4)
+		f := start(t, governor.Options{}, Options{
+			Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				io.Copy(io.Discard, r.Body)
+				w.WriteHeader(201)
+				io.WriteString(w, "created")
+			}),
+			Done: func(d Done) { dones <- d },
+		})
+		c := &http.Client{Timeout: 5 * time.Second}
+		defer c.CloseIdleConnections()
+		resp, err := c.Post("http://"+f.addr+"/things", "text/plain", strings.NewReader("0123456789"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		d := <-dones
+		if d.Status != 201 || d.BytesIn != 10 || d.BytesOut != 7 || d.Request.URL.Path != "/things" || d.ConnID == 0 {
+			t.Errorf("done = %+v, want 201, 10 in, 7 out, /things, a conn id", d)
+		}
+	})
+
 	t.Run("a handler that honours its deadline gets a 503 for free", func(t *testing.T) {
 		f := start(t, governor.Options{}, Options{
 			Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }),

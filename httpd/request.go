@@ -13,7 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/vigilhttp/vigil/governor"
@@ -27,15 +26,17 @@ const labelKey = "vigil_conn"
 // ServeHTTP runs the configured handler under the request's route policy.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	pol := s.opts.Default
+	var routeName string
 	if rt, ok := s.opts.Routes.Match(r.URL.Path); ok {
 		pol = rt.Policy.Merge(s.opts.Default)
+		routeName = rt.Prefix
 	}
 	gc := ConnFrom(r.Context())
 	// One allocation carries the response writer wrapper, the in-flight
 	// record and the request body wrapper.
 	x := &exchange{
 		responseWriter: responseWriter{ResponseWriter: w},
-		flight:         flight{method: r.Method, path: r.URL.EscapedPath(), start: time.Now()},
+		flight:         flight{method: r.Method, path: r.URL.EscapedPath(), route: routeName, start: time.Now()},
 	}
 	hasBody := r.Body != nil && r.Body != http.NoBody
 	if gc != nil {
@@ -71,9 +72,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	pprof.SetGoroutineLabels(ctx)
 	defer s.recoverPanic(&x.responseWriter, r, gc)
 
+	if s.opts.Done != nil {
+		defer s.done(x, r)
+	}
 	s.opts.Handler.ServeHTTP(&x.responseWriter, r.WithContext(ctx))
 
-	if !x.wrote.Load() {
+	if !x.wrote() {
 		var mbe *http.MaxBytesError
 		switch {
 		case errors.Is(ctx.Err(), context.DeadlineExceeded):
@@ -82,6 +86,36 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			http.Error(&x.responseWriter, "413 request body too large", http.StatusRequestEntityTooLarge)
 		}
 	}
+}
+
+// done reports a finished request to Options.Done.
+func (s *Server) done(x *exchange, r *http.Request) {
+	status := x.status
+	if status == 0 {
+		status = http.StatusOK // net/http sends 200 for a handler that wrote nothing
+	}
+	s.opts.Done(Done{
+		Request:  r,
+		ConnID:   x.flight.connID,
+		Route:    x.flight.route,
+		Status:   status,
+		BytesIn:  x.body.bytes,
+		BytesOut: x.bytes,
+		Start:    x.flight.start,
+		Duration: time.Since(x.flight.start),
+	})
+}
+
+// Done is what Options.Done hears of each finished request.
+type Done struct {
+	Request  *http.Request
+	ConnID   uint64
+	Route    string // the matched route's prefix; empty if none
+	Status   int
+	BytesIn  int64 // request body bytes read by the handler
+	BytesOut int64 // response body bytes written
+	Start    time.Time
+	Duration time.Duration
 }
 
 // exchange is everything ServeHTTP allocates for one request.
@@ -118,7 +152,7 @@ func (s *Server) recoverPanic(rw *responseWriter, r *http.Request, gc *governor.
 		id = gc.ID()
 	}
 	s.log.Error("httpd: handler panic", "conn_id", id, "request", describe(r.Method, r.URL.EscapedPath()), "panic", v)
-	if !rw.wrote.Load() {
+	if !rw.wrote() {
 		http.Error(rw, "500 internal server error", http.StatusInternalServerError)
 		return
 	}
@@ -129,14 +163,16 @@ func (s *Server) recoverPanic(rw *responseWriter, r *http.Request, gc *governor.
 // body wraps a request body: it tells the governor when the body has been
 // read to its end, and remembers the error a handler saw.
 type body struct {
-	rc   io.ReadCloser
-	gc   *governor.Conn
-	err  error
-	done bool
+	rc    io.ReadCloser
+	gc    *governor.Conn
+	err   error
+	done  bool
+	bytes int64
 }
 
 func (b *body) Read(p []byte) (int, error) {
 	n, err := b.rc.Read(p)
+	b.bytes += int64(n)
 	if err != nil {
 		b.err = err
 		if err == io.EOF && !b.done && b.gc != nil {
@@ -149,39 +185,55 @@ func (b *body) Read(p []byte) (int, error) {
 
 func (b *body) Close() error { return b.rc.Close() }
 
-// responseWriter records whether the handler wrote anything.
+// responseWriter records the status and the bytes of the response.
 type responseWriter struct {
 	http.ResponseWriter
-	wrote atomic.Bool
+	status int   // 0 until a final status is written
+	bytes  int64 // body bytes written
 }
 
 // Unwrap gives http.ResponseController the underlying writer.
 func (w *responseWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
+func (w *responseWriter) wrote() bool { return w.status != 0 }
+
 func (w *responseWriter) WriteHeader(code int) {
-	if code >= 200 {
-		w.wrote.Store(true)
+	if w.status == 0 && code >= 200 {
+		w.status = code
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
 
 func (w *responseWriter) Write(p []byte) (int, error) {
-	w.wrote.Store(true)
-	return w.ResponseWriter.Write(p)
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(p)
+	w.bytes += int64(n)
+	return n, err
 }
 
 // ReadFrom keeps net/http's sendfile path for files.
 func (w *responseWriter) ReadFrom(r io.Reader) (int64, error) {
-	w.wrote.Store(true)
-	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {
-		return rf.ReadFrom(r)
+	if w.status == 0 {
+		w.status = http.StatusOK
 	}
-	return io.Copy(struct{ io.Writer }{w.ResponseWriter}, r)
+	var n int64
+	var err error
+	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {
+		n, err = rf.ReadFrom(r)
+	} else {
+		n, err = io.Copy(struct{ io.Writer }{w.ResponseWriter}, r)
+	}
+	w.bytes += n
+	return n, err
 }
 
 // Flush flushes buffered data, for handlers that type-assert http.Flusher.
 func (w *responseWriter) Flush() {
-	w.wrote.Store(true)
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
 	http.NewResponseController(w.ResponseWriter).Flush()
 }
 
@@ -197,6 +249,7 @@ func (w *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 type Flight struct {
 	ConnID   uint64
 	Request  string // method and path
+	Route    string // the matched route's prefix
 	Start    time.Time
 	Deadline time.Time // the handler deadline; zero if none
 	Overdue  bool      // it ran HandlerGrace past its deadline; its conn was cut
@@ -207,6 +260,7 @@ type Flight struct {
 type flight struct {
 	connID       uint64
 	method, path string
+	route        string
 	start        time.Time
 	deadline     time.Time // zero: none
 
@@ -216,6 +270,9 @@ type flight struct {
 
 // String describes the request, for the connection table.
 func (f *flight) String() string { return describe(f.method, f.path) }
+
+// Route is the matched route's prefix, for the connection table.
+func (f *flight) Route() string { return f.route }
 
 type flights struct {
 	mu sync.Mutex // guards m and the overdue fields of its flights
@@ -241,7 +298,7 @@ func (s *Server) Flights() []Flight {
 	s.flights.mu.Lock()
 	out := make([]Flight, 0, len(s.flights.m))
 	for fl := range s.flights.m {
-		out = append(out, Flight{ConnID: fl.connID, Request: fl.String(), Start: fl.start,
+		out = append(out, Flight{ConnID: fl.connID, Request: fl.String(), Route: fl.route, Start: fl.start,
 			Deadline: fl.deadline, Overdue: fl.overdue, Stack: fl.stack})
 	}
 	s.flights.mu.Unlock()
@@ -271,17 +328,31 @@ func (s *Server) watch(stop <-chan struct{}) {
 	}
 }
 
-// overdue marks and returns the flights past deadline and grace not yet
-// reported.
+// overdue marks and returns the flights not yet reported that are past
+// deadline and grace and still working without moving data. A handler
+// blocked on its peer, or whose connection made progress within
+// HandlerGrace, is transferring, not stuck: the governor's stall, rate and
+// cap rules bound that, so a slow download is not cut by the handler
+// timeout (a total deadline).
 func (s *Server) overdue(now time.Time) []*flight {
 	var out []*flight
 	s.flights.mu.Lock()
 	defer s.flights.mu.Unlock()
 	for fl := range s.flights.m {
-		if !fl.overdue && !fl.deadline.IsZero() && now.Sub(fl.deadline) >= HandlerGrace {
-			fl.overdue = true
-			out = append(out, fl)
+		if fl.overdue || fl.deadline.IsZero() || now.Sub(fl.deadline) < HandlerGrace {
+			continue
 		}
+		if c := s.gov.Conn(fl.connID); c != nil {
+			switch c.Phase() {
+			case governor.PhaseBody, governor.PhaseWrite:
+				continue
+			}
+			if now.Sub(c.LastProgress()) < HandlerGrace {
+				continue
+			}
+		}
+		fl.overdue = true
+		out = append(out, fl)
 	}
 	return out
 }
@@ -300,6 +371,10 @@ func (s *Server) overstayed(fl *flight) {
 		}
 	}
 }
+
+// Stack returns the goroutine stacks of the handlers running on connection
+// connID (and of goroutines they started), for diagnosis.
+func Stack(connID uint64) string { return goroutineStack(connID) }
 
 // goroutineStack returns the stacks of the goroutines labelled with the
 // connection id (its handler's, and any the handler started), from the

@@ -61,6 +61,9 @@ type Options struct {
 	TLSConfig *tls.Config
 	// Logger receives the server's log lines; nil means discard.
 	Logger *slog.Logger
+	// Done, if set, is called on the request's goroutine after each request
+	// with what it did, for the access log and metrics; it must be cheap.
+	Done func(Done)
 }
 
 // Server is an HTTP server on governed listeners. Create it with New.
