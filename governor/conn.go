@@ -54,6 +54,7 @@ type Conn struct {
 	sockRead   time.Time // deadline the socket has now
 	sockWrite  time.Time
 	acked      uint64       // kernel bytes_acked seen last while a write was blocked
+	writeStart time.Time    // when the write under way was (re)issued
 	early      string       // start of the first write made before BeginRequest
 	begun      bool         // BeginRequest was called for the current request
 	req        fmt.Stringer // describes the request being served; nil none
@@ -85,7 +86,7 @@ func newConn(t *Table, nc net.Conn, id uint64, ip netip.Addr, first mode, now ti
 	c := &Conn{nc: nc, t: t, id: id, ip: ip, start: now, chunk: t.opts.WriteChunk}
 	c.tcp, _ = nc.(*net.TCPConn)
 	if c.tcp != nil {
-		_, c.ackProgress = bytesAcked(c.tcp)
+		_, _, c.ackProgress = bytesAcked(c.tcp)
 	}
 	c.mode, c.modeStart = first, now
 	c.lim = Limits{}.resolve(&t.opts)
@@ -328,11 +329,10 @@ func (c *Conn) readHorizonLocked() time.Duration {
 	return min(c.t.opts.HeaderTimeout, c.lim.StallTimeout)
 }
 
+// A blocked write is woken every quarter of the stall timeout to date the
+// progress made meanwhile: bytes it wrote, or the peer's acknowledgements.
 func (c *Conn) writeHorizonLocked() time.Duration {
-	if c.tcp != nil {
-		return c.lim.StallTimeout / 4 // wake to look at the peer's acknowledgements
-	}
-	return c.lim.StallTimeout
+	return c.lim.StallTimeout / 4
 }
 
 func (c *Conn) showDeadline(d time.Time, rule Cause) {
@@ -529,6 +529,7 @@ func (c *Conn) beginWrite(base *time.Time, p []byte) error {
 		return c.expire(rule)
 	}
 	c.phase.Store(uint32(PhaseWrite))
+	c.writeStart = now
 	h := c.writeHorizonLocked()
 	c.setWriteLocked(arm(c.sockWrite, earliest(gov, c.extWrite), now, h, h/4))
 	c.mu.Unlock()
@@ -542,20 +543,31 @@ func (c *Conn) beginWrite(base *time.Time, p []byte) error {
 func (c *Conn) endWrite(m int, err error, base *time.Time) (retry bool) {
 	timeout := err != nil && isTimeout(err)
 	var acked uint64
+	var sinceAck time.Duration
 	var haveAcked bool
-	if timeout && c.tcp != nil {
-		acked, haveAcked = bytesAcked(c.tcp)
+	if timeout && c.ackProgress {
+		acked, sinceAck, haveAcked = bytesAcked(c.tcp)
 	}
 	now := time.Now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if m > 0 {
 		c.bytesOut.Add(int64(m))
-		c.lastProgress.Store(now.UnixNano())
+		// A write cut short by a wake-up moved its bytes at some time since
+		// it was issued: date that progress by the issue, not by the wake.
+		at := now
+		if timeout {
+			at = c.writeStart
+		}
+		if at.UnixNano() > c.lastProgress.Load() {
+			c.lastProgress.Store(at.UnixNano())
+		}
 		if c.mode == modeRequest {
 			c.respBytes += int64(m)
 		}
-		*base = now
+		if at.After(*base) {
+			*base = at
+		}
 	}
 	c.phase.Store(uint32(c.restPhaseLocked()))
 	if !timeout {
@@ -565,9 +577,16 @@ func (c *Conn) endWrite(m int, err error, base *time.Time) (retry bool) {
 		return false // the caller's deadline
 	}
 	if haveAcked && acked != c.acked {
+		// The peer acknowledged data since the last look: progress, dated
+		// by the last acknowledgement's arrival, not by this wake-up.
 		c.acked = acked
-		c.lastProgress.Store(now.UnixNano())
-		*base = now
+		at := now.Add(-sinceAck)
+		if at.After(*base) {
+			*base = at
+		}
+		if at.UnixNano() > c.lastProgress.Load() {
+			c.lastProgress.Store(at.UnixNano())
+		}
 	}
 	return !c.closed.Load()
 }

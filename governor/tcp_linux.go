@@ -45,12 +45,13 @@ func rawTCPInfoOutq(tc *net.TCPConn, outq bool) (*unix.TCPInfo, int) {
 	return info, q
 }
 
-// bytesAcked returns the bytes the peer has acknowledged so far.
-func bytesAcked(tc *net.TCPConn) (uint64, bool) {
+// bytesAcked returns the bytes the peer has acknowledged so far and the
+// time since the last acknowledgement arrived.
+func bytesAcked(tc *net.TCPConn) (uint64, time.Duration, bool) {
 	if i := rawTCPInfo(tc); i != nil {
-		return i.Bytes_acked, true
+		return i.Bytes_acked, time.Duration(i.Last_ack_recv) * time.Millisecond, true
 	}
-	return 0, false
+	return 0, 0, false
 }
 
 func tcpInfo(tc *net.TCPConn) *TCPInfo {

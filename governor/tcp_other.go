@@ -9,6 +9,6 @@ import (
 
 func setUserTimeout(*net.TCPConn, time.Duration) error { return nil }
 
-func bytesAcked(*net.TCPConn) (uint64, bool) { return 0, false }
+func bytesAcked(*net.TCPConn) (uint64, time.Duration, bool) { return 0, 0, false }
 
 func tcpInfo(*net.TCPConn) *TCPInfo { return nil }
