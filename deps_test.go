@@ -23,7 +23,8 @@ var allowed = map[string][]string{
 	"demo":      {},
 	"faultkit":  {},
 	"httpd":     {"governor", "route"},
-	".":         {"governor", "httpd", "route", "static", "demo"},
+	"status":    {"governor"},
+	".":         {"governor", "httpd", "route", "static", "demo", "status"},
 	"cmd/vigil": {".", "faultkit"},
 }
 
@@ -36,6 +37,7 @@ var stdlibBanned = map[string][]string{
 
 // extAllowed lists the non-standard modules a package may import.
 var extAllowed = map[string][]string{
+	"status":   {"github.com/VictoriaMetrics/metrics"},
 	"governor": {"golang.org/x/sys/"},
 	"faultkit": {"golang.org/x/sys/"},
 }

@@ -1,0 +1,276 @@
+package status
+
+import (
+	"cmp"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/vigilhttp/vigil/governor"
+)
+
+// Report is the document of GET /conns and of each "conns" event of
+// GET /status/events. Its JSON field names are a contract: the CLI ("vigil
+// conns") and scripts read them.
+type Report struct {
+	Now   time.Time `json:"now"`   // when the table was read (RFC 3339, nanoseconds)
+	Conns []Row     `json:"conns"` // open connections, longest without progress first
+	Stats Counters  `json:"stats"`
+}
+
+// Row is one open connection of a Report.
+type Row struct {
+	ID                   uint64  `json:"id"`
+	Remote               string  `json:"remote"`
+	Local                string  `json:"local"`
+	Phase                string  `json:"phase"`             // governor.Phase name
+	Request              string  `json:"request,omitempty"` // e.g. "GET /big.bin"; omitted when none
+	Route                string  `json:"route,omitempty"`   // the matched route's prefix; omitted when none
+	Requests             int64   `json:"requests"`          // requests begun on the connection
+	BytesIn              int64   `json:"bytes_in"`
+	BytesOut             int64   `json:"bytes_out"`
+	AgeSeconds           float64 `json:"age_seconds"`
+	SinceProgressSeconds float64 `json:"since_progress_seconds"` // since a byte last moved or was acknowledged
+	// Deadline is when the governing rule armed last closes the connection,
+	// DeadlineInSeconds how far that is from Now (negative: passed) and Rule
+	// the cause it closes for; all three omitted when no rule was armed.
+	Deadline          *time.Time `json:"deadline,omitempty"`
+	DeadlineInSeconds *float64   `json:"deadline_in_seconds,omitempty"`
+	Rule              string     `json:"rule,omitempty"`
+	// Kernel is the kernel's view (Linux TCP); omitted elsewhere.
+	Kernel *Kernel `json:"tcp_info,omitempty"`
+	// Stuck and Explain are Stuck's and Explain's verdicts on the row: the
+	// cause in words, so that every client shows the same diagnosis.
+	Stuck   bool   `json:"stuck"`
+	Explain string `json:"explain,omitempty"`
+}
+
+// Kernel is the kernel's view of a connection in a Row: governor.TCPInfo
+// with durations in milliseconds.
+type Kernel struct {
+	State         string  `json:"state"`
+	RTTMillis     float64 `json:"rtt_ms"`
+	RTTVarMillis  float64 `json:"rttvar_ms"`
+	Unacked       uint32  `json:"unacked"`       // segments sent and not acknowledged
+	UnackedBytes  uint32  `json:"unacked_bytes"` // bytes sent and not acknowledged
+	Retransmits   uint8   `json:"retransmits"`
+	Probes        uint8   `json:"probes"`
+	TotalRetrans  uint32  `json:"total_retrans"`
+	Lost          uint32  `json:"lost"`
+	NotSent       uint32  `json:"notsent_bytes"`
+	SendWindow    uint32  `json:"send_window"`
+	BytesAcked    uint64  `json:"bytes_acked"`
+	BytesReceived uint64  `json:"bytes_received"`
+	LastDataSent  int64   `json:"last_data_sent_ms"`
+	LastDataRecv  int64   `json:"last_data_recv_ms"`
+	LastAckRecv   int64   `json:"last_ack_recv_ms"`
+}
+
+// Counters are the Table's counters in a Report.
+type Counters struct {
+	Open     int               `json:"open"`
+	Accepted uint64            `json:"accepted"`
+	Refused  uint64            `json:"refused"` // refused at a connection cap
+	Closed   map[string]uint64 `json:"closed"`  // closes by cause name; only non-zero causes
+}
+
+// read reads the Table: its rows, stuck first, and its counters.
+func (s *Server) read() ([]governor.ConnInfo, governor.Stats, time.Time) {
+	var infos []governor.ConnInfo
+	var st governor.Stats
+	if s.opts.Table != nil {
+		infos = s.opts.Table.Snapshot()
+		st = s.opts.Table.Stats()
+	}
+	sortStuckFirst(infos)
+	return infos, st, time.Now()
+}
+
+// newReport returns the Report of what read returned.
+func newReport(infos []governor.ConnInfo, st governor.Stats, now time.Time) Report {
+	rep := Report{
+		Now:   now,
+		Conns: make([]Row, len(infos)),
+		Stats: Counters{Open: st.Open, Accepted: st.Accepted, Refused: st.Refused, Closed: map[string]uint64{}},
+	}
+	for i, c := range infos {
+		rep.Conns[i] = NewRow(c, now)
+	}
+	for cause, n := range st.Closed {
+		if n > 0 {
+			rep.Stats.Closed[cause.String()] = n
+		}
+	}
+	return rep
+}
+
+// sortStuckFirst orders rows by time without progress, longest first, then
+// by id.
+func sortStuckFirst(cs []governor.ConnInfo) {
+	slices.SortStableFunc(cs, func(a, b governor.ConnInfo) int {
+		if c := cmp.Compare(b.SinceProgress, a.SinceProgress); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.ID, b.ID)
+	})
+}
+
+// NewRow returns c as a Report shows it, with the deadline's distance
+// measured from now.
+func NewRow(c governor.ConnInfo, now time.Time) Row {
+	r := Row{
+		ID:                   c.ID,
+		Remote:               c.Remote,
+		Local:                c.Local,
+		Phase:                c.Phase.String(),
+		Request:              c.Request,
+		Route:                c.Route,
+		Requests:             c.Requests,
+		BytesIn:              c.BytesIn,
+		BytesOut:             c.BytesOut,
+		AgeSeconds:           c.Age.Seconds(),
+		SinceProgressSeconds: c.SinceProgress.Seconds(),
+	}
+	if !c.Deadline.IsZero() {
+		d := c.Deadline
+		in := d.Sub(now).Seconds()
+		r.Deadline, r.DeadlineInSeconds, r.Rule = &d, &in, c.Rule.String()
+	}
+	if k := c.Kernel; k != nil {
+		r.Kernel = &Kernel{
+			State:         k.State,
+			RTTMillis:     millis(k.RTT),
+			RTTVarMillis:  millis(k.RTTVar),
+			Unacked:       k.Unacked,
+			UnackedBytes:  k.UnackedBytes,
+			Retransmits:   k.Retransmits,
+			Probes:        k.Probes,
+			TotalRetrans:  k.TotalRetrans,
+			Lost:          k.Lost,
+			NotSent:       k.NotSent,
+			SendWindow:    k.SendWindow,
+			BytesAcked:    k.BytesAcked,
+			BytesReceived: k.BytesRecv,
+			LastDataSent:  k.LastDataSent.Milliseconds(),
+			LastDataRecv:  k.LastDataRecv.Milliseconds(),
+			LastAckRecv:   k.LastAckRecv.Milliseconds(),
+		}
+	}
+	r.Stuck, r.Explain = Stuck(c), Explain(c)
+	return r
+}
+
+// ConnInfo returns the row as a governor.ConnInfo, as far as the row tells
+// (times are rebuilt from now), so that a client of GET /conns can pass it
+// to Explain and Stuck.
+func (r Row) ConnInfo(now time.Time) governor.ConnInfo {
+	age := seconds(r.AgeSeconds)
+	since := seconds(r.SinceProgressSeconds)
+	c := governor.ConnInfo{
+		ID:            r.ID,
+		Remote:        r.Remote,
+		Local:         r.Local,
+		Phase:         phaseNamed(r.Phase),
+		Request:       r.Request,
+		Route:         r.Route,
+		Requests:      r.Requests,
+		BytesIn:       r.BytesIn,
+		BytesOut:      r.BytesOut,
+		Start:         now.Add(-age),
+		Age:           age,
+		LastProgress:  now.Add(-since),
+		SinceProgress: since,
+		Rule:          causeNamed(r.Rule),
+	}
+	if r.Deadline != nil {
+		c.Deadline = *r.Deadline
+	}
+	if k := r.Kernel; k != nil {
+		c.Kernel = &governor.TCPInfo{
+			State:        k.State,
+			RTT:          time.Duration(k.RTTMillis * float64(time.Millisecond)),
+			RTTVar:       time.Duration(k.RTTVarMillis * float64(time.Millisecond)),
+			Unacked:      k.Unacked,
+			UnackedBytes: k.UnackedBytes,
+			Retransmits:  k.Retransmits,
+			Probes:       k.Probes,
+			TotalRetrans: k.TotalRetrans,
+			Lost:         k.Lost,
+			NotSent:      k.NotSent,
+			SendWindow:   k.SendWindow,
+			BytesAcked:   k.BytesAcked,
+			BytesRecv:    k.BytesReceived,
+			LastDataSent: time.Duration(k.LastDataSent) * time.Millisecond,
+			LastDataRecv: time.Duration(k.LastDataRecv) * time.Millisecond,
+			LastAckRecv:  time.Duration(k.LastAckRecv) * time.Millisecond,
+		}
+	}
+	return c
+}
+
+func millis(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
+
+// phases lists the phases an open connection can be in.
+func phases() []governor.Phase {
+	var ps []governor.Phase
+	for p := governor.PhaseHandshake; p < governor.PhaseClosed; p++ {
+		ps = append(ps, p)
+	}
+	return ps
+}
+
+func phaseNamed(name string) governor.Phase {
+	for p := governor.PhaseHandshake; p <= governor.PhaseClosed; p++ {
+		if p.String() == name {
+			return p
+		}
+	}
+	return governor.PhaseClosed + 1 // "unknown"
+}
+
+func causeNamed(name string) governor.Cause {
+	for _, c := range governor.Causes() {
+		if c.String() == name {
+			return c
+		}
+	}
+	return governor.CauseNone
+}
+
+func (s *Server) serveConns(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, newReport(s.read()))
+}
+
+// killReply is the body of a successful POST /conns/{id}/kill.
+type killReply struct {
+	Killed bool `json:"killed"`
+}
+
+func (s *Server) serveKill(w http.ResponseWriter, r *http.Request) {
+	raw := r.PathValue("id")
+	id, err := strconv.ParseUint(raw, 10, 64)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("bad connection id %q", raw))
+		return
+	}
+	var c *governor.Conn
+	if s.opts.Table != nil {
+		c = s.opts.Table.Conn(id)
+	}
+	if c == nil {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("no open connection %d", id))
+		return
+	}
+	phase := c.Phase()
+	if !s.opts.Table.Kill(id) {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("no open connection %d", id))
+		return
+	}
+	s.log.Info("status: conn killed", "conn_id", id, "remote", c.RemoteAddr().String(),
+		"phase", phase.String(), "by", r.RemoteAddr, "user_agent", r.UserAgent())
+	writeJSON(w, http.StatusOK, killReply{Killed: true})
+}

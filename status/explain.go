@@ -1,0 +1,116 @@
+package status
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/vigilhttp/vigil/governor"
+)
+
+// StuckAfter is how long a connection may go without progress before the
+// status page highlights it as stuck.
+const StuckAfter = 2 * time.Second
+
+// Stuck reports whether the status page highlights c: the kernel is
+// retransmitting to the peer, or nothing has moved for StuckAfter in a
+// phase where something should (an idle keep-alive or a hijacked
+// connection may rightly be quiet).
+func Stuck(c governor.ConnInfo) bool {
+	if c.Kernel != nil && c.Kernel.Retransmits > 0 {
+		return true
+	}
+	switch c.Phase {
+	case governor.PhaseIdle, governor.PhaseHijacked, governor.PhaseClosed:
+		return false
+	}
+	return c.SinceProgress >= StuckAfter
+}
+
+// Explain returns a one-line guess, for a person, at why c is where it is,
+// from its phase, its time without progress and the kernel's view; for
+// example "peer not acknowledging for 7.2 s: 48 KiB unacked, 5 retransmits —
+// probably gone" or "zero window: peer not reading". It returns "" for a
+// connection that looks healthy.
+func Explain(c governor.ConnInfo) string {
+	since := secs(c.SinceProgress)
+	if k := c.Kernel; k != nil {
+		switch {
+		case k.Unacked > 0 && (k.Retransmits > 0 || k.Probes > 0 && k.LastAckRecv >= StuckAfter):
+			return fmt.Sprintf("peer not acknowledging for %s: %s unacked, %s — probably gone",
+				since, unackedText(k), plural(int(max(k.Retransmits, k.Probes)), retransmitWord(k)))
+		case k.SendWindow == 0 && k.State == "ESTABLISHED" &&
+			(c.Phase == governor.PhaseWrite || k.NotSent > 0 || k.Probes > 0):
+			s := "zero window: peer not reading"
+			if c.SinceProgress >= StuckAfter {
+				s += " for " + since
+			}
+			if k.NotSent > 0 {
+				s += ", " + bytesText(int64(k.NotSent)) + " queued"
+			}
+			return s
+		case k.State == "CLOSE_WAIT":
+			return "peer closed its side; the server has not closed yet"
+		case k.State != "" && k.State != "ESTABLISHED":
+			return "kernel state " + k.State
+		}
+	}
+	if c.SinceProgress < StuckAfter {
+		return ""
+	}
+	switch c.Phase {
+	case governor.PhaseHandshake:
+		return "TLS handshake incomplete, nothing received for " + since + ": slow or stalled client"
+	case governor.PhaseHeader:
+		return "request header incomplete, nothing received for " + since + ": slow client or slowloris"
+	case governor.PhaseBody:
+		return "request body stalled for " + since + ": client not sending"
+	case governor.PhaseWrite:
+		return "write blocked for " + since + ": peer reading slowly or not at all"
+	case governor.PhaseHandler:
+		return "handler running, no I/O for " + since
+	}
+	return ""
+}
+
+func unackedText(k *governor.TCPInfo) string {
+	if k.UnackedBytes > 0 {
+		return bytesText(int64(k.UnackedBytes))
+	}
+	return plural(int(k.Unacked), "segment")
+}
+
+func retransmitWord(k *governor.TCPInfo) string {
+	if k.Retransmits >= k.Probes {
+		return "retransmit"
+	}
+	return "unanswered probe"
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
+
+// secs formats d as seconds with one decimal: "7.2 s".
+func secs(d time.Duration) string {
+	return fmt.Sprintf("%.1f s", d.Seconds())
+}
+
+// bytesText formats n in binary units: "512 B", "48 KiB", "1.5 MiB".
+func bytesText(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	v, i := float64(n)/unit, 0
+	for v >= unit && i < 3 {
+		v /= unit
+		i++
+	}
+	u := [...]string{"KiB", "MiB", "GiB", "TiB"}[i]
+	s := fmt.Sprintf("%.1f", v)
+	return strings.TrimSuffix(s, ".0") + " " + u
+}
