@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -16,6 +19,7 @@ import (
 	"github.com/vigilhttp/vigil/httpd"
 	"github.com/vigilhttp/vigil/route"
 	"github.com/vigilhttp/vigil/static"
+	"github.com/vigilhttp/vigil/status"
 )
 
 // DefaultListen is the address served when Config names none.
@@ -69,6 +73,20 @@ type Config struct {
 	MaxConns      int
 	MaxConnsPerIP int
 
+	// Admin is where the admin endpoint listens (status page, /conns,
+	// /handlers, /metrics, /debug/pprof/): "unix:PATH" or "host:port". It
+	// never shares the public listeners. Empty means none; DefaultAdmin is
+	// what the vigil command uses.
+	Admin string
+	// AccessLog, if set, receives one Combined Log Format line per request
+	// plus its duration in µs and request body bytes. Lines are queued and
+	// dropped (counted) if the writer falls behind: a stuck log never blocks
+	// a request.
+	AccessLog io.Writer
+	// Info is the build information and configuration summary the status
+	// page shows.
+	Info map[string]string
+
 	// Logger receives the server's log; nil means discard.
 	Logger *slog.Logger
 }
@@ -76,14 +94,18 @@ type Config struct {
 // Server is a vigil web server: governed listeners, HTTP and the configured
 // content. Create it with New, then Start; stop it with Shutdown or Close.
 type Server struct {
-	cfg  Config
-	log  *slog.Logger
-	gov  *governor.Table
-	http *httpd.Server
+	cfg    Config
+	log    *slog.Logger
+	gov    *governor.Table
+	http   *httpd.Server
+	status *status.Server
+	admin  *httpd.Server // nil without Config.Admin
+	access *accessLog    // nil without Config.AccessLog
 
-	mu      sync.Mutex // guards addrs and started
-	addrs   []net.Addr
-	started bool
+	mu        sync.Mutex // guards addrs, adminAddr and started
+	addrs     []net.Addr
+	adminAddr net.Addr
+	started   bool
 }
 
 // DefaultConfig returns the Config the zero value stands for, with every
@@ -161,7 +183,11 @@ func New(cfg Config) (*Server, error) {
 		MaxConnsPerIP:   cfg.MaxConnsPerIP,
 		Logger:          cfg.Logger,
 	})
-	srv := httpd.New(httpd.Options{
+	s := &Server{cfg: cfg, log: cfg.Logger, gov: gov}
+	if cfg.AccessLog != nil {
+		s.access = newAccessLog(cfg.AccessLog)
+	}
+	s.http = httpd.New(httpd.Options{
 		Handler:  h,
 		Governor: gov,
 		Routes:   new(route.Table),
@@ -170,8 +196,39 @@ func New(cfg Config) (*Server, error) {
 			HandlerTimeout: cfg.HandlerTimeout,
 		},
 		Logger: cfg.Logger,
+		Done:   s.done,
 	})
-	return &Server{cfg: cfg, log: cfg.Logger, gov: gov, http: srv}, nil
+	s.status = status.New(status.Options{
+		Table:    gov,
+		Handlers: s.handlers,
+		Stack:    httpd.Stack,
+		Info:     cfg.Info,
+		Started:  time.Now(),
+		Logger:   cfg.Logger,
+	})
+	if cfg.Admin != "" {
+		s.admin = s.newAdmin()
+	}
+	return s, nil
+}
+
+// done hears every finished request: metrics and the access log.
+func (s *Server) done(d httpd.Done) {
+	s.status.ObserveRequest(d.Status, d.Duration, d.BytesIn, d.BytesOut)
+	if s.access != nil {
+		s.access.log(d)
+	}
+}
+
+// Status returns the status server (page, JSON API, metrics), for mounting
+// elsewhere, e.g. behind authentication.
+func (s *Server) Status() *status.Server { return s.status }
+
+// AdminAddr returns the admin endpoint's address once started, or nil.
+func (s *Server) AdminAddr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.adminAddr
 }
 
 // Start opens the configured listeners and serves them in the background. It
@@ -197,12 +254,29 @@ func (s *Server) Start() error {
 		}
 		lns = append(lns, ln)
 	}
+	var adminLn net.Listener
+	if s.admin != nil {
+		var err error
+		if adminLn, err = listenAdmin(s.cfg.Admin); err != nil {
+			for _, l := range lns {
+				l.Close()
+			}
+			return fmt.Errorf("vigil: admin %s: %w", s.cfg.Admin, err)
+		}
+	}
 	for _, ln := range lns {
 		if err := s.http.Start(ln); err != nil {
 			return fmt.Errorf("vigil: %w", err)
 		}
 		s.addrs = append(s.addrs, ln.Addr())
 		s.log.Info("vigil: listening", "url", "http://"+ln.Addr().String()+"/")
+	}
+	if adminLn != nil {
+		if err := s.admin.Start(adminLn); err != nil {
+			return fmt.Errorf("vigil: admin: %w", err)
+		}
+		s.adminAddr = adminLn.Addr()
+		s.log.Info("vigil: admin endpoint", "addr", s.cfg.Admin)
 	}
 	return nil
 }
@@ -226,8 +300,29 @@ func (s *Server) HTTP() *httpd.Server { return s.http }
 func (s *Server) Shutdown(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.ShutdownTimeout)
 	defer cancel()
-	return s.http.Shutdown(ctx)
+	err := s.http.Shutdown(ctx)
+	s.stopAdmin()
+	return err
 }
 
 // Close cuts every connection and stops listening at once.
-func (s *Server) Close() error { return s.http.Close() }
+func (s *Server) Close() error {
+	err := s.http.Close()
+	s.stopAdmin()
+	return err
+}
+
+// stopAdmin closes the admin endpoint (its event streams first), removes
+// its unix socket, and flushes the access log.
+func (s *Server) stopAdmin() {
+	s.status.Close()
+	if s.admin != nil {
+		s.admin.Close()
+		if path, ok := strings.CutPrefix(s.cfg.Admin, "unix:"); ok && s.AdminAddr() != nil {
+			os.Remove(path)
+		}
+	}
+	if s.access != nil {
+		s.access.close(time.Second)
+	}
+}
