@@ -38,6 +38,7 @@ const usage = `usage: vigil [serve] [flags]
 
 Commands:
   serve   serve a document root or the embedded demo device UI (the default)
+  conns   show the live connection table of a running server, stuck ones first
 
 Run "vigil serve -h" for the serve flags.
 `
@@ -52,6 +53,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch cmd {
 	case "serve":
 		return serve(ctx, args, stdout, stderr)
+	case "conns":
+		return conns(ctx, args, stdout, stderr)
 	case "help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -2,10 +2,15 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -24,7 +29,7 @@ func startServe(t *testing.T, args ...string) (string, func() error) {
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		err := run(ctx, append([]string{"serve", "--listen", "127.0.0.1:0"}, args...), io.Discard, pw)
+		err := run(ctx, append([]string{"serve", "--listen", "127.0.0.1:0", "--admin", "off"}, args...), io.Discard, pw)
 		pw.Close()
 		done <- err
 	}()
@@ -93,6 +98,53 @@ func TestServe(t *testing.T) {
 	})
 }
 
+func TestConns(t *testing.T) {
+	t.Run("shows a half-sent request and kills it by id", func(t *testing.T) {
+		admin := "unix:" + filepath.Join(t.TempDir(), "admin.sock")
+		base, stop := startServe(t, "--admin", admin)
+		defer stop()
+		u, _ := url.Parse(base)
+		c, err := net.DialTimeout("tcp", u.Host, time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		io.WriteString(c, "GET /slow HTTP/1.1\r\nHost: x\r\n")
+		time.Sleep(100 * time.Millisecond)
+		var out bytes.Buffer
+		if err := run(context.Background(), []string{"conns", "--admin", admin}, &out, io.Discard); err != nil {
+			t.Fatalf("conns: %v", err)
+		}
+		var id string
+		for _, line := range strings.Split(out.String(), "\n") {
+			if f := strings.Fields(line); len(f) > 2 && f[2] == "header" {
+				id = f[0]
+			}
+		}
+		if id == "" {
+			t.Fatalf("no row in phase header:\n%s", out.String())
+		}
+		out.Reset()
+		if err := run(context.Background(), []string{"conns", "--admin", admin, "kill", id}, &out, io.Discard); err != nil {
+			t.Fatalf("conns kill %s: %v", id, err)
+		}
+		c.SetReadDeadline(time.Now().Add(2 * time.Second))
+		if _, err := c.Read(make([]byte, 1)); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Errorf("killed connection still open: %v", err)
+		}
+		if err := run(context.Background(), []string{"conns", "--admin", admin, "kill", "999999"}, &out, io.Discard); err == nil {
+			t.Error("killing an unknown id succeeded")
+		}
+	})
+
+	t.Run("a missing admin endpoint is a clear error", func(t *testing.T) {
+		err := run(context.Background(), []string{"conns", "--admin", "unix:" + filepath.Join(t.TempDir(), "none.sock")}, io.Discard, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), "admin endpoint") {
+			t.Errorf("conns = %v, want an error naming the admin endpoint", err)
+		}
+	})
+}
+
 func TestUsage(t *testing.T) {
 	tests := []struct {
 		name string
@@ -115,7 +167,7 @@ func TestUsage(t *testing.T) {
 	}
 
 	t.Run("a negative timeout is refused", func(t *testing.T) {
-		err := run(context.Background(), []string{"serve", "--listen", "127.0.0.1:0", "--idle-timeout", "-1s"}, io.Discard, io.Discard)
+		err := run(context.Background(), []string{"serve", "--listen", "127.0.0.1:0", "--admin", "off", "--idle-timeout", "-1s"}, io.Discard, io.Discard)
 		if err == nil || !strings.Contains(err.Error(), "IdleTimeout") {
 			t.Errorf("run = %v, want an error naming IdleTimeout", err)
 		}

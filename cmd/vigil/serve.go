@@ -6,7 +6,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"os/signal"
+	"runtime"
+	"runtime/debug"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/vigilhttp/vigil"
@@ -20,7 +25,7 @@ func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
 // serveFlags binds the serve flags to cfg and returns the flag set and the
 // logging choices.
-func serveFlags(cfg *vigil.Config, stderr io.Writer) (*flag.FlagSet, *string, *string) {
+func serveFlags(cfg *vigil.Config, accessPath *string, stderr io.Writer) (*flag.FlagSet, *string, *string) {
 	d := vigil.DefaultConfig()
 	cfg.Listen = nil
 	flags := flag.NewFlagSet("vigil serve", flag.ContinueOnError)
@@ -37,14 +42,17 @@ func serveFlags(cfg *vigil.Config, stderr io.Writer) (*flag.FlagSet, *string, *s
 	flags.Int64Var(&cfg.BodyLimit, "body-limit", d.BodyLimit, "largest request body in bytes")
 	flags.IntVar(&cfg.MaxConns, "max-conns", d.MaxConns, "open connections cap, all listeners (oldest idle evicted at the cap, else 503)")
 	flags.IntVar(&cfg.MaxConnsPerIP, "max-conns-per-ip", d.MaxConnsPerIP, "open connections cap per remote IP")
+	flags.StringVar(&cfg.Admin, "admin", vigil.DefaultAdmin(), "admin endpoint (status page, /conns, /metrics, pprof): unix:PATH or host:port; \"off\" for none")
 	level := flags.String("log-level", "info", "log level: debug, info, warn, error")
 	format := flags.String("log-format", "text", "log format: text or json")
+	flags.StringVar(accessPath, "access-log", "", "access log file (Combined Log Format + µs + body bytes); - for standard output")
 	return flags, level, format
 }
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var cfg vigil.Config
-	flags, level, format := serveFlags(&cfg, stderr)
+	var accessPath string
+	flags, level, format := serveFlags(&cfg, &accessPath, stderr)
 	if err := flags.Parse(args); err != nil {
 		if err == flag.ErrHelp {
 			return err
@@ -59,6 +67,22 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return usageError{err.Error()}
 	}
 	cfg.Logger = logger
+	if cfg.Admin == "off" {
+		cfg.Admin = ""
+	}
+	switch accessPath {
+	case "":
+	case "-":
+		cfg.AccessLog = stdout
+	default:
+		f, err := os.OpenFile(accessPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
+		if err != nil {
+			return fmt.Errorf("--access-log: %w", err)
+		}
+		defer f.Close()
+		cfg.AccessLog = f
+	}
+	cfg.Info = buildInfo(cfg)
 	srv, err := vigil.New(cfg)
 	if err != nil {
 		return err
@@ -66,13 +90,55 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := srv.Start(); err != nil {
 		return err
 	}
-	<-ctx.Done()
+	usr1 := make(chan os.Signal, 1)
+	signal.Notify(usr1, syscall.SIGUSR1)
+	defer signal.Stop(usr1)
+	wd := startWatchdog(srv, logger)
+	defer wd.stop()
+	for waiting := true; waiting; {
+		select {
+		case <-ctx.Done():
+			waiting = false
+		case <-usr1:
+			srv.LogTable()
+		}
+	}
 	logger.Info("vigil: shutting down", "timeout", cfg.ShutdownTimeout)
 	start := time.Now()
 	if err := srv.Shutdown(context.Background()); err != nil {
 		logger.Warn("vigil: shutdown cut connections", "after", time.Since(start).Round(time.Millisecond), "err", err)
 	}
 	return nil
+}
+
+// buildInfo is the summary the status page shows.
+func buildInfo(cfg vigil.Config) map[string]string {
+	info := map[string]string{
+		"go":               runtime.Version(),
+		"listen":           strings.Join(cfg.Listen, " "),
+		"header-timeout":   cfg.HeaderTimeout.String(),
+		"stall-timeout":    cfg.StallTimeout.String(),
+		"idle-timeout":     cfg.IdleTimeout.String(),
+		"handler-timeout":  cfg.HandlerTimeout.String(),
+		"max-conns":        fmt.Sprint(cfg.MaxConns),
+		"max-conns-per-ip": fmt.Sprint(cfg.MaxConnsPerIP),
+		"min-rate":         fmt.Sprint(cfg.MinRate),
+		"transfer-timeout": cfg.TransferTimeout.String(),
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		info["version"] = bi.Main.Version
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" {
+				info["revision"] = s.Value
+			}
+		}
+	}
+	if cfg.Root != "" {
+		info["root"] = cfg.Root
+	} else {
+		info["root"] = "embedded demo UI"
+	}
+	return info
 }
 
 func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {

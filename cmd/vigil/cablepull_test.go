@@ -1,0 +1,117 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vigilhttp/vigil"
+	"github.com/vigilhttp/vigil/faultkit"
+)
+
+// TestConnsDuringCablePull runs "vigil conns" against a server whose client
+// just vanished mid-download (a real cable pull: an nftables DROP of that
+// connection in the client's network namespace) and checks that the stuck
+// row is shown first, in phase write, with its cause in words.
+func TestConnsDuringCablePull(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("cable-pull tests need root (network namespaces, veth, nftables); CI runs them as root")
+	}
+	for _, tool := range []string{"ip", "nft", "ss"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			if os.Getenv("CI") != "" {
+				t.Fatalf("%s not installed: .ci/run must install it", tool)
+			}
+			t.Skipf("cable-pull tests need %s", tool)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	link, err := faultkit.NewLink(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer link.Close()
+	addr := netip.AddrPortFrom(link.ServerIP, 8080)
+	ln, err := link.Server.Listen(ctx, "tcp", addr.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	big, err := os.Create(filepath.Join(root, "big.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	big.Truncate(64 << 20)
+	big.Close()
+	admin := "unix:" + filepath.Join(t.TempDir(), "admin.sock")
+	srv, err := vigil.New(vigil.Config{
+		Listeners:    []net.Listener{ln},
+		Root:         root,
+		StallTimeout: 10 * time.Second,
+		Admin:        admin,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+
+	c, err := link.Client.DialTCP(ctx, addr.String(), faultkit.DialOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprintf(c, "GET /big.bin HTTP/1.1\r\nHost: dev\r\n\r\n")
+	if _, err := io.CopyN(io.Discard, c, 1<<20); err != nil {
+		t.Fatal(err)
+	}
+	cut, err := faultkit.CutConn(ctx, link.Client, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cut.Restore(context.Background())
+	time.Sleep(2 * time.Second)
+	// A second client, in the middle of its header, so the table has a
+	// row that is not stuck too.
+	other, err := link.Client.DialTCP(ctx, addr.String(), faultkit.DialOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	fmt.Fprintf(other, "GET / HTTP/1.1\r\n")
+	time.Sleep(time.Second)
+
+	var out, errOut bytes.Buffer
+	if err := run(ctx, []string{"conns", "--admin", admin}, &out, &errOut); err != nil {
+		t.Fatalf("vigil conns: %v\n%s", err, errOut.String())
+	}
+	t.Logf("vigil conns, 3 s after the cable pull:\n%s", out.String())
+	lines := strings.Split(out.String(), "\n")
+	if len(lines) < 3 {
+		t.Fatalf("short output:\n%s", out.String())
+	}
+	first := lines[2] // after the summary and the header
+	if !strings.Contains(first, "write") || !strings.Contains(first, "GET /big.bin") {
+		t.Errorf("first row is not the stuck download in phase write: %q", first)
+	}
+	if !strings.Contains(first, "unacked") || !strings.Contains(first, "probably gone") {
+		t.Errorf("stuck row has no cause mentioning unacknowledged data: %q", first)
+	}
+
+	var js bytes.Buffer
+	if err := run(ctx, []string{"conns", "--admin", admin, "--json"}, &js, &errOut); err != nil || !strings.Contains(js.String(), `"conns"`) {
+		t.Errorf("vigil conns --json: %v %q", err, js.String())
+	}
+}
