@@ -254,7 +254,8 @@ func (t *Table) remove(c *Conn, cause Cause, phase Phase, ki *TCPInfo) {
 		slog.Duration("since_progress", time.Since(time.Unix(0, c.lastProgress.Load()))),
 	}
 	if ki != nil {
-		attrs = append(attrs, slog.Int("kernel_unacked", int(ki.Unacked)), slog.Int("kernel_retransmits", int(ki.Retransmits)))
+		attrs = append(attrs, slog.Int("kernel_unacked_bytes", int(ki.UnackedBytes)),
+			slog.Int("kernel_retransmits", int(ki.Retransmits)), slog.String("kernel_state", ki.State))
 	}
 	t.log.LogAttrs(context.Background(), level, "governor: conn closed", attrs...)
 }
