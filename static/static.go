@@ -81,17 +81,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, code, nil)
 		return
 	}
-	f, err := h.fsys.Open(name)
-	if err != nil {
-		h.fail(w, r, openStatus(err), err)
+	f, fi, ok := h.open(w, r, name)
+	if !ok {
 		return
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		h.fail(w, r, http.StatusInternalServerError, fmt.Errorf("stat %s: %w", name, err))
-		return
-	}
 	switch {
 	case fi.IsDir() && !slash:
 		h.redirectDir(w, r, name)
@@ -111,6 +105,23 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.serveFile(w, r, name, f, fi)
 }
 
+// open opens name and stats it, answering the request with the error if
+// either fails.
+func (h *Handler) open(w http.ResponseWriter, r *http.Request, name string) (fs.File, fs.FileInfo, bool) {
+	f, err := h.fsys.Open(name)
+	if err != nil {
+		h.fail(w, r, openStatus(err), err)
+		return nil, nil, false
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		h.fail(w, r, http.StatusInternalServerError, fmt.Errorf("stat %s: %w", name, err))
+		return nil, nil, false
+	}
+	return f, fi, true
+}
+
 // serveIndex serves the index file of the directory dir, or 404.
 func (h *Handler) serveIndex(w http.ResponseWriter, r *http.Request, dir string) {
 	name := path.Join(dir, h.index)
@@ -118,17 +129,11 @@ func (h *Handler) serveIndex(w http.ResponseWriter, r *http.Request, dir string)
 		h.fail(w, r, http.StatusNotFound, nil)
 		return
 	}
-	f, err := h.fsys.Open(name)
-	if err != nil {
-		h.fail(w, r, openStatus(err), err)
+	f, fi, ok := h.open(w, r, name)
+	if !ok {
 		return
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		h.fail(w, r, http.StatusInternalServerError, fmt.Errorf("stat %s: %w", name, err))
-		return
-	}
 	if !fi.Mode().IsRegular() {
 		h.fail(w, r, http.StatusNotFound, nil)
 		return
