@@ -24,8 +24,11 @@ var allowed = map[string][]string{
 	"faultkit":  {},
 	"httpd":     {"governor", "route"},
 	"status":    {"governor"},
-	".":         {"governor", "httpd", "route", "static", "demo", "status"},
-	"cmd/vigil": {".", "faultkit"},
+	"auth":      {},
+	"session":   {},
+	"config":    {},
+	".":         {"governor", "httpd", "route", "static", "demo", "status", "auth", "session"},
+	"cmd/vigil": {".", "config", "faultkit"},
 }
 
 // stdlibBanned lists imports outside the module that a package must not use.
@@ -38,6 +41,7 @@ var stdlibBanned = map[string][]string{
 // extAllowed lists the non-standard modules a package may import.
 var extAllowed = map[string][]string{
 	"status":   {"github.com/VictoriaMetrics/metrics"},
+	"config":   {"github.com/BurntSushi/toml"},
 	"governor": {"golang.org/x/sys/"},
 	"faultkit": {"golang.org/x/sys/"},
 }

@@ -73,6 +73,17 @@ type Config struct {
 	MaxConns      int
 	MaxConnsPerIP int
 
+	// Route is a GoAhead route.txt: routes, their handlers, auth and
+	// abilities, and vigil's per-route limits. Empty means every request goes
+	// to the content (Root, FS or the demo UI).
+	Route string
+	// Auth is a GoAhead auth.txt: users and roles. Empty means the user and
+	// role lines of Route, if any.
+	Auth string
+	// Realm is the authentication realm; GoAhead's compiled-in
+	// "example.com" by default, so existing MD5 hashes verify.
+	Realm string
+
 	// Admin is where the admin endpoint listens (status page, /conns,
 	// /handlers, /metrics, /debug/pprof/): "unix:PATH" or "host:port". It
 	// never shares the public listeners. Empty means none; DefaultAdmin is
@@ -101,6 +112,7 @@ type Server struct {
 	status *status.Server
 	admin  *httpd.Server // nil without Config.Admin
 	access *accessLog    // nil without Config.AccessLog
+	router *router       // nil without Config.Route
 
 	mu        sync.Mutex // guards addrs, adminAddr and started
 	addrs     []net.Addr
@@ -184,13 +196,21 @@ func New(cfg Config) (*Server, error) {
 		Logger:          cfg.Logger,
 	})
 	s := &Server{cfg: cfg, log: cfg.Logger, gov: gov}
+	var policies httpd.Policies = new(route.Table)
+	if cfg.Route != "" {
+		rt, err := s.newRouter(h)
+		if err != nil {
+			return nil, err
+		}
+		s.router, h, policies = rt, rt, rt
+	}
 	if cfg.AccessLog != nil {
 		s.access = newAccessLog(cfg.AccessLog)
 	}
 	s.http = httpd.New(httpd.Options{
 		Handler:  h,
 		Governor: gov,
-		Routes:   new(route.Table),
+		Routes:   policies,
 		Default: route.Policy{
 			BodyLimit:      cfg.BodyLimit,
 			HandlerTimeout: cfg.HandlerTimeout,

@@ -27,9 +27,11 @@ const labelKey = "vigil_conn"
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	pol := s.opts.Default
 	var routeName string
-	if rt, ok := s.opts.Routes.Match(r.URL.Path); ok {
-		pol = rt.Policy.Merge(s.opts.Default)
-		routeName = rt.Prefix
+	if s.opts.Routes != nil {
+		if p, name, ok := s.opts.Routes.Policy(r); ok {
+			pol = p.Merge(s.opts.Default)
+			routeName = name
+		}
 	}
 	gc := ConnFrom(r.Context())
 	// One allocation carries the response writer wrapper, the in-flight

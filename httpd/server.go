@@ -49,7 +49,7 @@ type Options struct {
 	// means a new one with default options.
 	Governor *governor.Table
 	// Routes gives per-route policy; nil means Default for every request.
-	Routes *route.Table
+	Routes Policies
 	// Default is the policy of requests whose route leaves a field zero.
 	// Zero fields take DefaultBodyLimit and DefaultHandlerTimeout (the
 	// transfer fields default to the Governor's options).
@@ -64,6 +64,13 @@ type Options struct {
 	// Done, if set, is called on the request's goroutine after each request
 	// with what it did, for the access log and metrics; it must be cheap.
 	Done func(Done)
+}
+
+// Policies gives the policy of a request's route (and the route's name, for
+// the connection table), or ok false when no route has one.
+// *route.Table implements it.
+type Policies interface {
+	Policy(r *http.Request) (p route.Policy, name string, ok bool)
 }
 
 // Server is an HTTP server on governed listeners. Create it with New.

@@ -6,6 +6,7 @@
 package route
 
 import (
+	"net/http"
 	"path"
 	"slices"
 	"strings"
@@ -86,6 +87,23 @@ func (t *Table) Match(p string) (Route, bool) {
 		}
 	}
 	return Route{}, false
+}
+
+// Policy returns the policy of the route covering r's path, for
+// httpd.Policies.
+func (t *Table) Policy(r *http.Request) (Policy, string, bool) {
+	rt, ok := t.Match(r.URL.Path)
+	return rt.Policy, rt.Prefix, ok
+}
+
+// Policy returns the policy of the rule that handles r, for
+// httpd.Policies.
+func (rs *Rules) Policy(r *http.Request) (Policy, string, bool) {
+	rule, ok := rs.Match(r.Method, r.URL.Path, r.TLS != nil)
+	if !ok {
+		return Policy{}, "", false
+	}
+	return rule.Policy, rule.Prefix, true
 }
 
 // Clean returns the canonical form of a request path: rooted, with "." and

@@ -1,0 +1,321 @@
+package route
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// DefaultMethods are the methods a route without methods= accepts, as in
+// GoAhead.
+var DefaultMethods = []string{"GET", "POST", "HEAD"}
+
+// Rule is one line of a GoAhead route.txt: which requests it matches and
+// what happens to them. Matching is by whole path segment on the cleaned,
+// decoded path, never by raw string prefix.
+type Rule struct {
+	Prefix     string   // uri=, cleaned
+	Protocol   string   // protocol=: "", "http" or "https"
+	Methods    []string // methods=, upper case; DefaultMethods when not given
+	Handler    string   // handler=; "file" when not given
+	Extensions []string // extensions=, without dots; empty matches any
+	// Abilities the user needs, as alternatives each requiring all of its
+	// abilities: "a,b|c" is [[a b] [c]]. Empty: none.
+	Abilities [][]string
+	Auth      string // auth=: "", "basic", "digest" or "form"
+	Dir       string // dir=
+	// Redirects maps a response status to a URI (redirect=STATUS@URI);
+	// status 0 stands for "*", any status. HTTPS is set by redirect=https.
+	Redirects map[int]string
+	HTTPS     bool
+	Policy    Policy // vigil's extensions: limit-body=, stall-timeout=, …
+	Source    string // "route.txt:12", for errors and logs
+}
+
+// Rules is an ordered route table from a route.txt: the first rule that
+// matches a request decides, except that a rule with handler=continue
+// applies its checks (auth, abilities) and lets matching go on.
+type Rules struct {
+	Rules []Rule
+	// AuthText is the file's user and role lines, with every other line
+	// blanked so that line numbers still hold: GoAhead accepts both kinds
+	// in one file.
+	AuthText string
+}
+
+// LoadRules reads a route.txt. handlers lists the handler names the server
+// has; a rule naming another is an error.
+func LoadRules(path string, handlers []string) (*Rules, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("route: %w", err)
+	}
+	defer f.Close()
+	return ParseRules(path, f, handlers)
+}
+
+// maxLine bounds one line of a route file.
+const maxLine = 64 << 10
+
+// ParseRules parses route.txt syntax from r; name is used in errors
+// ("name:line: key: problem").
+func ParseRules(name string, r io.Reader, handlers []string) (*Rules, error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 4096), maxLine)
+	var rs Rules
+	var auth strings.Builder
+	line := 0
+	for sc.Scan() {
+		line++
+		text := strings.TrimSpace(sc.Text())
+		if i := strings.Index(text, "#"); i >= 0 {
+			text = strings.TrimSpace(text[:i])
+		}
+		kind, rest, _ := strings.Cut(text, " ")
+		switch kind {
+		case "":
+			auth.WriteString("\n")
+			continue
+		case "user", "role":
+			auth.WriteString(sc.Text())
+			auth.WriteString("\n")
+			continue
+		case "route":
+		default:
+			return nil, fmt.Errorf("%s:%d: unknown directive %q (want route, user or role)", name, line, kind)
+		}
+		auth.WriteString("\n")
+		rule, err := parseRule(rest, handlers)
+		if err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", name, line, err)
+		}
+		rule.Source = name + ":" + strconv.Itoa(line)
+		rs.Rules = append(rs.Rules, rule)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("%s:%d: %w", name, line+1, err)
+	}
+	rs.AuthText = auth.String()
+	return &rs, nil
+}
+
+func parseRule(s string, handlers []string) (Rule, error) {
+	r := Rule{Handler: "file"}
+	seen := map[string]bool{}
+	for _, field := range strings.Fields(s) {
+		key, val, ok := strings.Cut(field, "=")
+		if !ok {
+			return r, fmt.Errorf("%q: want key=value", field)
+		}
+		if seen[key] && key != "redirect" {
+			return r, fmt.Errorf("%s: given twice", key)
+		}
+		seen[key] = true
+		if err := r.set(key, val, handlers); err != nil {
+			return r, fmt.Errorf("%s: %w", key, err)
+		}
+	}
+	if !seen["uri"] {
+		return r, fmt.Errorf("uri: missing")
+	}
+	if r.Methods == nil {
+		r.Methods = DefaultMethods
+	}
+	return r, nil
+}
+
+func (r *Rule) set(key, val string, handlers []string) error {
+	var err error
+	switch key {
+	case "uri":
+		if !strings.HasPrefix(val, "/") {
+			return fmt.Errorf("%q must start with /", val)
+		}
+		r.Prefix = Clean(val)
+	case "protocol":
+		if val != "http" && val != "https" {
+			return fmt.Errorf("%q: want http or https", val)
+		}
+		r.Protocol = val
+	case "methods":
+		for _, m := range strings.FieldsFunc(val, func(c rune) bool { return c == '|' || c == ',' }) {
+			r.Methods = append(r.Methods, strings.ToUpper(m))
+		}
+		if len(r.Methods) == 0 {
+			return fmt.Errorf("empty")
+		}
+	case "handler":
+		if !slices.Contains(handlers, val) {
+			return fmt.Errorf("%q is not a handler this server has (it has %s)", val, strings.Join(handlers, ", "))
+		}
+		r.Handler = val
+	case "extensions":
+		for _, e := range strings.FieldsFunc(val, func(c rune) bool { return c == '|' || c == ',' }) {
+			r.Extensions = append(r.Extensions, strings.TrimPrefix(e, "."))
+		}
+	case "abilities":
+		for _, alt := range strings.Split(val, "|") {
+			var all []string
+			for _, a := range strings.Split(alt, ",") {
+				if a = strings.TrimSpace(a); a != "" {
+					all = append(all, a)
+				}
+			}
+			if len(all) > 0 {
+				r.Abilities = append(r.Abilities, all)
+			}
+		}
+	case "auth":
+		if val != "basic" && val != "digest" && val != "form" {
+			return fmt.Errorf("%q: want basic, digest or form", val)
+		}
+		r.Auth = val
+	case "dir":
+		r.Dir = val
+	case "redirect":
+		err = r.setRedirect(val)
+	case "limit-body":
+		r.Policy.BodyLimit, err = parseSize(val)
+	case "stall-timeout":
+		r.Policy.StallTimeout, err = parseDuration(val)
+	case "transfer-timeout":
+		r.Policy.TransferTimeout, err = parseDuration(val)
+	case "handler-timeout":
+		r.Policy.HandlerTimeout, err = parseDuration(val)
+	case "min-rate":
+		r.Policy.MinRate, err = parseSize(val)
+	default:
+		return fmt.Errorf("unknown key")
+	}
+	return err
+}
+
+func (r *Rule) setRedirect(val string) error {
+	if val == "https" {
+		r.HTTPS = true
+		return nil
+	}
+	status, uri, ok := strings.Cut(val, "@")
+	code := 0
+	if !ok {
+		uri = val
+	} else if status != "*" {
+		if status == "https" {
+			r.HTTPS = true
+			return nil
+		}
+		n, err := strconv.Atoi(status)
+		if err != nil || n < 100 || n > 599 {
+			return fmt.Errorf("%q: want STATUS@URI, *@URI, URI or https", val)
+		}
+		code = n
+	}
+	if uri == "" || (!strings.HasPrefix(uri, "/") && !strings.Contains(uri, "://")) {
+		return fmt.Errorf("%q: the target must be a path or an absolute URL", val)
+	}
+	if r.Redirects == nil {
+		r.Redirects = map[int]string{}
+	}
+	r.Redirects[code] = uri
+	return nil
+}
+
+// Redirect returns the redirect target for a response status, if any.
+func (r *Rule) Redirect(status int) (string, bool) {
+	if u, ok := r.Redirects[status]; ok {
+		return u, true
+	}
+	u, ok := r.Redirects[0]
+	return u, ok
+}
+
+// Matches reports whether the rule applies to a request with this method,
+// cleaned path and scheme.
+func (r *Rule) Matches(method, p string, tls bool) bool {
+	if !Covers(r.Prefix, p) || !slices.Contains(r.Methods, method) {
+		return false
+	}
+	switch r.Protocol {
+	case "http":
+		if tls {
+			return false
+		}
+	case "https":
+		if !tls {
+			return false
+		}
+	}
+	if len(r.Extensions) > 0 {
+		ext := p[strings.LastIndexByte(p, '/')+1:]
+		i := strings.LastIndexByte(ext, '.')
+		if i < 0 || !slices.Contains(r.Extensions, ext[i+1:]) {
+			return false
+		}
+	}
+	return true
+}
+
+// Lookup returns the rules a request goes through: those with
+// handler=continue that match, then the first other rule that matches (the
+// last element), or nil if none does.
+func (rs *Rules) Lookup(method, p string, tls bool) []*Rule {
+	if rs == nil {
+		return nil
+	}
+	p = Clean(p)
+	var chain []*Rule
+	for i := range rs.Rules {
+		r := &rs.Rules[i]
+		if !r.Matches(method, p, tls) {
+			continue
+		}
+		chain = append(chain, r)
+		if r.Handler != "continue" {
+			return chain
+		}
+	}
+	return nil
+}
+
+// Match returns the policy route of a request: the rule that handles it.
+func (rs *Rules) Match(method, p string, tls bool) (*Rule, bool) {
+	chain := rs.Lookup(method, p, tls)
+	if len(chain) == 0 {
+		return nil, false
+	}
+	return chain[len(chain)-1], true
+}
+
+func parseDuration(s string) (time.Duration, error) {
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("%q is not a duration like 30s", s)
+	}
+	return d, nil
+}
+
+// parseSize reads a byte count with an optional unit: 64MiB, 16KiB, 1MB,
+// 500 (bytes).
+func parseSize(s string) (int64, error) {
+	units := []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"KB", 1000}, {"MB", 1000 * 1000}, {"GB", 1000 * 1000 * 1000}, {"K", 1 << 10}, {"M", 1 << 20}, {"G", 1 << 30}, {"B", 1}}
+	num, mult := s, int64(1)
+	for _, u := range units {
+		if strings.HasSuffix(s, u.suffix) {
+			num, mult = strings.TrimSuffix(s, u.suffix), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n < 0 || n > (1<<62)/mult {
+		return 0, fmt.Errorf("%q is not a size like 64MiB", s)
+	}
+	return n * mult, nil
+}

@@ -1,0 +1,123 @@
+package route
+
+import (
+	"strings"
+	"testing"
+)
+
+var handlers = []string{"file", "redirect", "continue", "action", "options"}
+
+// goaheadRoutes is GoAhead's test/route.txt, minus the handlers vigil does
+// not have yet (jst, cgi).
+const goaheadRoutes = `#
+#   route.txt - Route configuration
+#
+route uri=/old-alias/ redirect=/alias/atest.html handler=redirect
+route uri=/auth/basic/admin/  auth=basic abilities=manage
+route uri=/auth/digest/ auth=digest abilities=view
+route uri=/auth/form/login.html
+route uri=/action/login methods=POST handler=action redirect=200@/auth/form/index.html redirect=401@/auth/form/login.html
+route uri=/action/logout methods=GET|POST handler=action redirect=200@/auth/form/login.html
+route uri=/auth/form/ auth=form handler=continue abilities=manage redirect=401@/auth/form/login.html
+route uri=/tmp/ methods=PUT|DELETE
+route uri=/secure/ protocol=http redirect=https handler=redirect
+route uri=/ methods=OPTIONS|TRACE handler=options
+route uri=/upload/ limit-body=64MiB stall-timeout=2m min-rate=1KiB handler-timeout=10m
+role name=user abilities=view,person
+user name=joshua password=2fd6e47ff9bb70c0465fd2f5c8e5305e roles=administrator,purchase
+route uri=/
+`
+
+func TestParseRules(t *testing.T) {
+	rs, err := ParseRules("route.txt", strings.NewReader(goaheadRoutes), handlers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rs.Rules) != 12 {
+		t.Fatalf("%d rules, want 12", len(rs.Rules))
+	}
+	login := rs.Rules[4]
+	if login.Prefix != "/action/login" || login.Handler != "action" || login.Redirects[200] != "/auth/form/index.html" ||
+		login.Redirects[401] != "/auth/form/login.html" || strings.Join(login.Methods, ",") != "POST" || login.Source != "route.txt:8" {
+		t.Errorf("login rule = %+v", login)
+	}
+	up := rs.Rules[10].Policy
+	if up.BodyLimit != 64<<20 || up.StallTimeout.Minutes() != 2 || up.MinRate != 1024 || up.HandlerTimeout.Minutes() != 10 {
+		t.Errorf("upload policy = %+v", up)
+	}
+	lines := strings.Split(rs.AuthText, "\n")
+	if !strings.HasPrefix(lines[14], "role name=user") || !strings.HasPrefix(lines[15], "user name=joshua") || strings.TrimSpace(lines[3]) != "" {
+		t.Errorf("auth text keeps user and role lines at their line numbers: %q", rs.AuthText)
+	}
+
+	tests := []struct {
+		name, method, path string
+		tls                bool
+		want               []string // prefixes of the chain
+	}{
+		{"a plain page falls to the catch-all", "GET", "/index.html", false, []string{"/"}},
+		{"the form area checks auth, then continues to the file route", "GET", "/auth/form/index.html", false, []string{"/auth/form/", "/"}},
+		{"the login page itself is open", "GET", "/auth/form/login.html", false, []string{"/auth/form/login.html"}},
+		{"a prefix never matches a longer segment", "GET", "/auth/basic/administrator", false, []string{"/"}},
+		{"dot segments are cleaned before matching", "GET", "/x/../auth/basic/admin/y", false, []string{"/auth/basic/admin/"}},
+		{"duplicate slashes are cleaned before matching", "GET", "//auth//digest/x", false, []string{"/auth/digest/"}},
+		{"methods restrict a route", "GET", "/action/login", false, []string{"/"}},
+		{"PUT reaches only the route that allows it", "PUT", "/tmp/x", false, []string{"/tmp/"}},
+		{"PUT elsewhere matches nothing", "PUT", "/x", false, nil},
+		{"protocol=http skips TLS requests", "GET", "/secure/x", true, []string{"/"}},
+		{"protocol=http matches plain requests", "GET", "/secure/x", false, []string{"/secure/"}},
+		{"OPTIONS goes to the options handler", "OPTIONS", "/anything", false, []string{"/"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []string
+			for _, r := range rs.Lookup(tt.method, tt.path, tt.tls) {
+				got = append(got, r.Prefix)
+			}
+			if strings.Join(got, " ") != strings.Join(tt.want, " ") {
+				t.Errorf("Lookup(%s %s) = %v, want %v", tt.method, tt.path, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseRulesErrors(t *testing.T) {
+	tests := []struct{ name, text, want string }{
+		{"an unknown key is an error, not a log line", "route uri=/ colour=red", "route.txt:1: colour: unknown key"},
+		{"a handler the server lacks fails at load", "\nroute uri=/x handler=jst", `route.txt:2: handler: "jst" is not a handler this server has`},
+		{"a route needs a uri", "route handler=file", "route.txt:1: uri: missing"},
+		{"a uri must be rooted", "route uri=admin", `route.txt:1: uri: "admin" must start with /`},
+		{"a bad duration names the key", "route uri=/ stall-timeout=soon", `route.txt:1: stall-timeout: "soon" is not a duration`},
+		{"a bad size names the key", "route uri=/ limit-body=lots", `route.txt:1: limit-body: "lots" is not a size`},
+		{"a bad auth scheme", "route uri=/ auth=kerberos", `route.txt:1: auth: "kerberos": want basic, digest or form`},
+		{"a bad redirect", "route uri=/ redirect=999@/x", `route.txt:1: redirect: "999@/x"`},
+		{"a field without =", "route uri=/ handler", `route.txt:1: "handler": want key=value`},
+		{"an unknown directive", "rout uri=/", `route.txt:1: unknown directive "rout"`},
+		{"a key given twice", "route uri=/ uri=/x", "route.txt:1: uri: given twice"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParseRules("route.txt", strings.NewReader(tt.text), handlers)
+			if err == nil || !strings.HasPrefix(err.Error(), tt.want) {
+				t.Errorf("err = %v, want prefix %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func FuzzParseRules(f *testing.F) {
+	f.Add(goaheadRoutes)
+	f.Add("route uri=/a redirect=*@/b abilities=a,b|c extensions=jst,asp")
+	f.Fuzz(func(t *testing.T, text string) {
+		rs, err := ParseRules("fuzz", strings.NewReader(text), handlers)
+		if err != nil {
+			return
+		}
+		for _, r := range rs.Rules {
+			if !strings.HasPrefix(r.Prefix, "/") || r.Handler == "" || len(r.Methods) == 0 {
+				t.Fatalf("rule %+v from %q", r, text)
+			}
+			rs.Lookup("GET", text, false)
+		}
+	})
+}

@@ -1,0 +1,289 @@
+package vigil
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/vigilhttp/vigil/auth"
+	"github.com/vigilhttp/vigil/route"
+	"github.com/vigilhttp/vigil/session"
+	"github.com/vigilhttp/vigil/static"
+)
+
+// Handlers lists the route.txt handler names vigil has. A route.txt naming
+// another fails to load.
+var Handlers = []string{"file", "redirect", "continue", "action", "options"}
+
+// site is what a route.txt and an auth.txt make: replaced whole on reload.
+type site struct {
+	rules *route.Rules
+	files map[string]http.Handler // file handler per dir= ("" = the root)
+}
+
+// router serves requests by GoAhead's route.txt rules: the first matching
+// rule decides; rules with handler=continue on the way apply their auth and
+// abilities first. It matches on the cleaned path and serves that path, so
+// what was checked is what is served.
+type router struct {
+	site     atomic.Pointer[site]
+	auth     *auth.Authenticator
+	sessions *session.Store
+	files    http.Handler // the content for dir-less file routes
+	csrf     *http.CrossOriginProtection
+	log      *slog.Logger
+
+	mu      sync.RWMutex // guards actions
+	actions map[string]http.Handler
+}
+
+// Policy gives httpd the policy of the rule that handles r.
+func (rt *router) Policy(r *http.Request) (route.Policy, string, bool) {
+	return rt.site.Load().rules.Policy(r)
+}
+
+// action registers h as /action/name.
+func (rt *router) action(name string, h http.Handler) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	rt.actions[name] = h
+}
+
+func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p := r.URL.Path
+	if !strings.HasPrefix(p, "/") || strings.ContainsAny(p, "\x00\\") {
+		http.Error(w, "400 bad request", http.StatusBadRequest)
+		return
+	}
+	clean := route.Clean(p)
+	if clean != p {
+		// Serve exactly what was matched: a copy with the cleaned path.
+		r2 := *r
+		u := *r.URL
+		u.Path, u.RawPath = clean, ""
+		r2.URL = &u
+		r = &r2
+	}
+	st := rt.site.Load()
+	chain := st.rules.Lookup(r.Method, clean, r.TLS != nil)
+	if len(chain) == 0 {
+		rt.noRoute(w, r, st, clean)
+		return
+	}
+	final := chain[len(chain)-1]
+	for _, rule := range chain {
+		if !rt.admit(w, r, rule) {
+			return
+		}
+	}
+	switch final.Handler {
+	case "continue":
+		http.NotFound(w, r)
+	case "redirect":
+		rt.redirect(w, r, final)
+	case "options":
+		rt.options(w, r, st, clean)
+	case "action":
+		rt.serveAction(w, r, final, clean)
+	default:
+		h := st.files[final.Dir]
+		if h == nil {
+			h = rt.files
+		}
+		h.ServeHTTP(w, r)
+	}
+}
+
+// admit applies rule's checks: authentication, abilities and, for state
+// changing requests on authenticated routes, cross-origin protection and the
+// session's CSRF token. It answers and returns false when the request may
+// not go on.
+func (rt *router) admit(w http.ResponseWriter, r *http.Request, rule *route.Rule) bool {
+	if rule.Auth == "" && len(rule.Abilities) == 0 {
+		return true
+	}
+	if rt.auth == nil {
+		rt.log.Error("vigil: route needs auth but no auth.txt is loaded", "route", rule.Source)
+		http.Error(w, "403 forbidden", http.StatusForbidden)
+		return false
+	}
+	if isUnsafe(r.Method) {
+		if err := rt.csrf.Check(r); err != nil {
+			http.Error(w, "403 cross-origin request refused", http.StatusForbidden)
+			return false
+		}
+	}
+	if rule.Auth == "form" {
+		if _, ok := rt.sessions.User(r); !ok {
+			if to, ok := rule.Redirect(http.StatusUnauthorized); ok {
+				http.Redirect(w, r, to, http.StatusFound)
+				return false
+			}
+		}
+	}
+	if _, ok := rt.auth.Check(w, r, rule.Auth, rule.Abilities); !ok {
+		return false
+	}
+	if isUnsafe(r.Method) && rt.viaSession(r) && r.Header.Get("Sec-Fetch-Site") == "" && r.Header.Get("Origin") == "" {
+		// An old browser without Fetch metadata or Origin: a session cookie
+		// alone is not proof of intent; the form must carry the token.
+		if !rt.sessions.CheckCSRF(r) {
+			http.Error(w, "403 missing or wrong CSRF token", http.StatusForbidden)
+			return false
+		}
+	}
+	return true
+}
+
+func (rt *router) viaSession(r *http.Request) bool {
+	_, ok := rt.sessions.User(r)
+	return ok && r.Header.Get("Authorization") == ""
+}
+
+func isUnsafe(method string) bool {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, "TRACE":
+		return false
+	}
+	return true
+}
+
+// noRoute answers a request no rule matches: 405 if rules cover the path
+// for other methods, else 404.
+func (rt *router) noRoute(w http.ResponseWriter, r *http.Request, st *site, clean string) {
+	if allow := allowedMethods(st, clean, r.TLS != nil); len(allow) > 0 {
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		http.Error(w, "405 method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	http.NotFound(w, r)
+}
+
+// allowedMethods lists the methods some rule accepts for the path.
+func allowedMethods(st *site, clean string, tls bool) []string {
+	var out []string
+	for _, m := range []string{"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"} {
+		if len(st.rules.Lookup(m, clean, tls)) > 0 {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// redirect serves handler=redirect: to HTTPS for redirect=https, else to the
+// rule's target, with its 3xx status if it names one.
+func (rt *router) redirect(w http.ResponseWriter, r *http.Request, rule *route.Rule) {
+	if rule.HTTPS {
+		http.Redirect(w, r, "https://"+hostOnly(r.Host)+r.URL.RequestURI(), http.StatusMovedPermanently)
+		return
+	}
+	code := http.StatusFound
+	for status, to := range rule.Redirects {
+		if status >= 300 && status < 400 {
+			http.Redirect(w, r, to, status)
+			return
+		}
+		if status == 0 {
+			http.Redirect(w, r, to, code)
+			return
+		}
+	}
+	http.NotFound(w, r)
+}
+
+// hostOnly returns the host of a Host header without a port, refusing
+// anything that is not a plain host name or address (GoAhead's huge-Host
+// redirect overflow, CVE-2019-19240, came through here).
+func hostOnly(h string) string {
+	if i := strings.LastIndexByte(h, ':'); i >= 0 && !strings.HasSuffix(h, "]") {
+		h = h[:i]
+	}
+	if len(h) == 0 || len(h) > 255 || strings.ContainsAny(h, "/\\@?#% \t\r\n") {
+		return "localhost"
+	}
+	return h
+}
+
+// options serves handler=options: OPTIONS lists the allowed methods, TRACE
+// is refused (it would echo the request, credentials included).
+func (rt *router) options(w http.ResponseWriter, r *http.Request, st *site, clean string) {
+	if r.Method != http.MethodOptions {
+		w.Header().Set("Allow", "OPTIONS")
+		http.Error(w, "405 method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	allow := slices.DeleteFunc(allowedMethods(st, clean, r.TLS != nil), func(m string) bool { return m == "TRACE" })
+	w.Header().Set("Allow", strings.Join(allow, ", "))
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// serveAction runs /action/NAME: the built-in login and logout, or an action
+// the program registered; its status picks the rule's redirect=STATUS@URI.
+func (rt *router) serveAction(w http.ResponseWriter, r *http.Request, rule *route.Rule, clean string) {
+	name := strings.TrimPrefix(strings.TrimPrefix(clean, rule.Prefix), "/")
+	if rule.Prefix != "/action" && strings.HasPrefix(clean, "/action/") {
+		name = strings.TrimPrefix(clean, "/action/")
+	}
+	if name == "" {
+		name = strings.TrimPrefix(rule.Prefix, "/action/")
+	}
+	status := 0
+	switch name {
+	case "login":
+		if rt.auth == nil {
+			http.Error(w, "404 page not found", http.StatusNotFound)
+			return
+		}
+		if err := rt.csrf.Check(r); err != nil {
+			http.Error(w, "403 cross-origin request refused", http.StatusForbidden)
+			return
+		}
+		_, status = rt.auth.FormLogin(w, r)
+	case "logout":
+		rt.sessions.Logout(w, r)
+		status = http.StatusOK
+	default:
+		rt.mu.RLock()
+		h := rt.actions[name]
+		rt.mu.RUnlock()
+		if h == nil {
+			http.NotFound(w, r)
+			return
+		}
+		h.ServeHTTP(w, r)
+		return
+	}
+	if status == http.StatusTooManyRequests {
+		return // FormLogin answered already, with Retry-After
+	}
+	if to, ok := rule.Redirect(status); ok {
+		http.Redirect(w, r, to, http.StatusFound)
+		return
+	}
+	switch status {
+	case http.StatusOK:
+		w.WriteHeader(http.StatusNoContent)
+	default:
+		http.Error(w, fmt.Sprintf("%d invalid credentials", status), status)
+	}
+}
+
+// newSite builds a site from rules: a file handler per distinct dir=.
+func newSite(rules *route.Rules, log *slog.Logger) (*site, error) {
+	st := &site{rules: rules, files: map[string]http.Handler{}}
+	for _, r := range rules.Rules {
+		if r.Handler != "file" || r.Dir == "" || st.files[r.Dir] != nil {
+			continue
+		}
+		fsys, err := static.Dir(r.Dir)
+		if err != nil {
+			return nil, fmt.Errorf("%s: dir: %w", r.Source, err)
+		}
+		st.files[r.Dir] = static.New(fsys, static.Options{Logger: log})
+	}
+	return st, nil
+}

@@ -1,0 +1,120 @@
+package vigil
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/vigilhttp/vigil/auth"
+	"github.com/vigilhttp/vigil/route"
+	"github.com/vigilhttp/vigil/session"
+)
+
+// DefaultRealm is GoAhead's compiled-in realm, so that its MD5 hashes verify.
+const DefaultRealm = "example.com"
+
+// loadSite reads the route and auth files of cfg.
+func loadSite(cfg *Config) (*route.Rules, *auth.Store, error) {
+	rules, err := route.LoadRules(cfg.Route, Handlers)
+	if err != nil {
+		return nil, nil, err
+	}
+	var store *auth.Store
+	inRoute := strings.TrimSpace(rules.AuthText) != ""
+	switch {
+	case cfg.Auth != "" && inRoute:
+		return nil, nil, fmt.Errorf("%s has user or role lines and %s is given too: keep users in one file", cfg.Route, cfg.Auth)
+	case cfg.Auth != "":
+		store, err = auth.Load(cfg.Auth)
+	case inRoute:
+		store, err = auth.Parse(cfg.Route, strings.NewReader(rules.AuthText))
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return rules, store, nil
+}
+
+// newRouter builds the route.txt router in front of files.
+func (s *Server) newRouter(files http.Handler) (*router, error) {
+	if s.cfg.Realm == "" {
+		s.cfg.Realm = DefaultRealm
+	}
+	rules, store, err := loadSite(&s.cfg)
+	if err != nil {
+		return nil, fmt.Errorf("vigil: %w", err)
+	}
+	st, err := newSite(rules, s.log)
+	if err != nil {
+		return nil, fmt.Errorf("vigil: %w", err)
+	}
+	rt := &router{
+		sessions: session.New(session.Options{Logger: s.log}),
+		files:    files,
+		csrf:     http.NewCrossOriginProtection(),
+		log:      s.log,
+		actions:  map[string]http.Handler{},
+	}
+	if store != nil {
+		rt.auth = auth.New(auth.Options{Store: store, Realm: s.cfg.Realm, Sessions: rt.sessions, Logger: s.log})
+	}
+	rt.site.Store(st)
+	return rt, nil
+}
+
+// Reload re-reads the route and auth files and swaps them in whole. On any
+// error nothing changes: the old routes and users keep serving.
+func (s *Server) Reload() error {
+	if s.router == nil {
+		return errors.New("vigil: reload: no route file")
+	}
+	rules, store, err := loadSite(&s.cfg)
+	if err != nil {
+		return fmt.Errorf("vigil: reload: %w", err)
+	}
+	st, err := newSite(rules, s.log)
+	if err != nil {
+		return fmt.Errorf("vigil: reload: %w", err)
+	}
+	if store != nil {
+		if s.router.auth == nil {
+			return errors.New("vigil: reload: users appeared; restart to enable authentication")
+		}
+		s.router.auth.SetStore(store)
+	}
+	s.router.site.Store(st)
+	s.log.Info("vigil: reloaded", "route", s.cfg.Route, "auth", s.cfg.Auth, "rules", len(rules.Rules))
+	return nil
+}
+
+// Action registers h to serve /action/name on routes with handler=action.
+// It fails without a route file.
+func (s *Server) Action(name string, h http.Handler) error {
+	if s.router == nil {
+		return errors.New("vigil: action: no route file (actions are reached through handler=action routes)")
+	}
+	if name == "login" || name == "logout" || name == "" || strings.Contains(name, "/") {
+		return fmt.Errorf("vigil: action: %q is reserved or not a name", name)
+	}
+	s.router.action(name, h)
+	return nil
+}
+
+// SetPassword adds or replaces user's line in the auth.txt at path (created
+// 0600 if missing), with a hash of password made by cipher: "bcrypt" (the
+// default), "md5" (GoAhead's HA1 of user:realm:password, which digest
+// authentication needs) or "blowfish" (GoAhead's BF1 format).
+func SetPassword(path, cipher, realm, user, password string, roles []string) error {
+	if realm == "" {
+		realm = DefaultRealm
+	}
+	h, err := auth.MakePassword(cipher, user, realm, password)
+	if err != nil {
+		return fmt.Errorf("vigil: passwd: %w", err)
+	}
+	if err := auth.SetUser(path, user, h, roles); err != nil {
+		return fmt.Errorf("vigil: passwd: %w", err)
+	}
+	return nil
+}
