@@ -39,6 +39,7 @@ const usage = `usage: vigil [serve] [flags]
 Commands:
   serve   serve a document root or the embedded demo device UI (the default)
   conns   show the live connection table of a running server, stuck ones first
+  passwd  add or update a user in a GoAhead auth.txt
 
 Run "vigil serve -h" for the serve flags.
 `
@@ -55,6 +56,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return serve(ctx, args, stdout, stderr)
 	case "conns":
 		return conns(ctx, args, stdout, stderr)
+	case "passwd":
+		return passwd(ctx, args, os.Stdin, stdout, stderr)
 	case "help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -43,6 +43,9 @@ func serveFlags(cfg *vigil.Config, accessPath *string, stderr io.Writer) (*flag.
 	flags.IntVar(&cfg.MaxConns, "max-conns", d.MaxConns, "open connections cap, all listeners (oldest idle evicted at the cap, else 503)")
 	flags.IntVar(&cfg.MaxConnsPerIP, "max-conns-per-ip", d.MaxConnsPerIP, "open connections cap per remote IP")
 	flags.StringVar(&cfg.Admin, "admin", vigil.DefaultAdmin(), "admin endpoint (status page, /conns, /metrics, pprof): unix:PATH or host:port; \"off\" for none")
+	flags.StringVar(&cfg.Route, "route", "", "GoAhead route.txt: routes, handlers, auth, abilities, per-route limits")
+	flags.StringVar(&cfg.Auth, "auth", "", "GoAhead auth.txt: users and roles")
+	flags.StringVar(&cfg.Realm, "realm", vigil.DefaultRealm, "authentication realm (GoAhead's default, so its MD5 hashes verify)")
 	level := flags.String("log-level", "info", "log level: debug, info, warn, error")
 	format := flags.String("log-format", "text", "log format: text or json")
 	flags.StringVar(accessPath, "access-log", "", "access log file (Combined Log Format + µs + body bytes); - for standard output")
@@ -53,11 +56,18 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var cfg vigil.Config
 	var accessPath string
 	flags, level, format := serveFlags(&cfg, &accessPath, stderr)
+	confPath := flags.String("config", "", "vigil.conf (TOML): every flag as a key; flags given on the command line win")
+	check := flags.Bool("check", false, "validate the configuration, route and auth files, then exit")
 	if err := flags.Parse(args); err != nil {
 		if err == flag.ErrHelp {
 			return err
 		}
 		return usageError{err.Error()}
+	}
+	if *confPath != "" {
+		if err := applyConfig(*confPath, flags, &cfg, &accessPath, level, format); err != nil {
+			return err
+		}
 	}
 	if flags.NArg() > 0 {
 		return usageError{fmt.Sprintf("serve: unexpected argument %q", flags.Arg(0))}
@@ -87,12 +97,19 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if *check {
+		fmt.Fprintln(stdout, "vigil: configuration OK")
+		return nil
+	}
 	if err := srv.Start(); err != nil {
 		return err
 	}
 	usr1 := make(chan os.Signal, 1)
 	signal.Notify(usr1, syscall.SIGUSR1)
 	defer signal.Stop(usr1)
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	wd := startWatchdog(srv, logger)
 	defer wd.stop()
 	for waiting := true; waiting; {
@@ -101,6 +118,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			waiting = false
 		case <-usr1:
 			srv.LogTable()
+		case <-hup:
+			if err := srv.Reload(); err != nil {
+				logger.Error("vigil: reload refused; the old configuration keeps serving", "err", err)
+			}
 		}
 	}
 	logger.Info("vigil: shutting down", "timeout", cfg.ShutdownTimeout)

@@ -1,0 +1,78 @@
+package main
+
+import (
+	"flag"
+
+	"github.com/vigilhttp/vigil"
+	"github.com/vigilhttp/vigil/config"
+)
+
+// applyConfig fills cfg from the config file at path, except where a flag
+// was given on the command line: flags win.
+func applyConfig(path string, flags *flag.FlagSet, cfg *vigil.Config, accessPath, level, format *string) error {
+	f, err := config.Load(path)
+	if err != nil {
+		return err
+	}
+	given := map[string]bool{}
+	flags.Visit(func(fl *flag.Flag) { given[fl.Name] = true })
+	use := func(key string) bool { return f.IsSet(key) && !given[key] }
+	if use("listen") {
+		cfg.Listen = f.Listen
+	}
+	if use("root") {
+		cfg.Root = f.Root
+	}
+	if use("header-timeout") {
+		cfg.HeaderTimeout = f.HeaderTimeout
+	}
+	if use("stall-timeout") {
+		cfg.StallTimeout = f.StallTimeout
+	}
+	if use("min-rate") {
+		cfg.MinRate = f.MinRate
+	}
+	if use("transfer-timeout") {
+		cfg.TransferTimeout = f.TransferTimeout
+	}
+	if use("idle-timeout") {
+		cfg.IdleTimeout = f.IdleTimeout
+	}
+	if use("handler-timeout") {
+		cfg.HandlerTimeout = f.HandlerTimeout
+	}
+	if use("shutdown-timeout") {
+		cfg.ShutdownTimeout = f.ShutdownTimeout
+	}
+	if use("body-limit") {
+		cfg.BodyLimit = f.BodyLimit
+	}
+	if use("max-conns") {
+		cfg.MaxConns = f.MaxConns
+	}
+	if use("max-conns-per-ip") {
+		cfg.MaxConnsPerIP = f.MaxConnsPerIP
+	}
+	if use("admin") {
+		cfg.Admin = f.Admin
+	}
+	if use("access-log") {
+		*accessPath = f.AccessLog
+	}
+	if use("log-level") {
+		*level = f.LogLevel
+	}
+	if use("log-format") {
+		*format = f.LogFormat
+	}
+	if use("route") {
+		cfg.Route = f.Route
+	}
+	if use("auth") {
+		cfg.Auth = f.Auth
+	}
+	if use("realm") {
+		cfg.Realm = f.Realm
+	}
+	return nil
+}
