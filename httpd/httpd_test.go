@@ -154,7 +154,7 @@ func TestSlowPeers(t *testing.T) {
 				time.Sleep(100 * time.Millisecond)
 			}
 		}()
-		within(t, "slowloris cut", waitEnd(t, c, 5*time.Second), 800*time.Millisecond, 1500*time.Millisecond)
+		within(t, "slowloris cut", waitEnd(t, c, 5*time.Second), 800*time.Millisecond, 2*time.Second)
 		waitCause(t, f, governor.CauseHeaderTimeout, 1)
 	})
 
@@ -176,7 +176,7 @@ func TestSlowPeers(t *testing.T) {
 			}
 		}()
 		// 1 KB/s against 1s + n/10000: the rule breaks at about 1.1s.
-		within(t, "min-rate cut", waitEnd(t, c, 5*time.Second), 900*time.Millisecond, 1800*time.Millisecond)
+		within(t, "min-rate cut", waitEnd(t, c, 5*time.Second), 900*time.Millisecond, 2500*time.Millisecond)
 		if err := <-read; err == nil {
 			t.Error("handler read the whole body; want an error")
 		}
@@ -190,7 +190,7 @@ func TestSlowPeers(t *testing.T) {
 		})})
 		c := f.dial(t)
 		io.WriteString(c, "POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\nhalf")
-		within(t, "stall cut", waitEnd(t, c, 5*time.Second), 800*time.Millisecond, 1500*time.Millisecond)
+		within(t, "stall cut", waitEnd(t, c, 5*time.Second), 800*time.Millisecond, 2*time.Second)
 		waitCause(t, f, governor.CauseStall, 1)
 	})
 
@@ -218,7 +218,7 @@ func TestSlowPeers(t *testing.T) {
 			if resp, body := get(t, f.addr, "/small"); resp.StatusCode != 200 || body != "small\n" {
 				t.Errorf("another client got %d %q during the stall", resp.StatusCode, body)
 			}
-			if d := time.Since(t0); d > 200*time.Millisecond {
+			if d := time.Since(t0); d > 500*time.Millisecond {
 				t.Errorf("another client waited %v during the stall", d)
 			}
 		}
@@ -360,7 +360,7 @@ func TestHandlers(t *testing.T) {
 		})
 		c := f.dial(t)
 		io.WriteString(c, "GET /stuck HTTP/1.1\r\nHost: x\r\n\r\n")
-		within(t, "overstaying handler cut", waitEnd(t, c, 5*time.Second), 1200*time.Millisecond, 2*time.Second)
+		within(t, "overstaying handler cut", waitEnd(t, c, 5*time.Second), 1200*time.Millisecond, 2500*time.Millisecond)
 		waitCause(t, f, governor.CauseHandlerTimeout, 1)
 		logs := f.logs.String()
 		if !strings.Contains(logs, "overstayed") || !strings.Contains(logs, "httpd.stuckHandler") {
@@ -501,7 +501,7 @@ func TestLifecycle(t *testing.T) {
 		if err := f.srv.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
 			t.Errorf("Shutdown = %v, want deadline exceeded", err)
 		}
-		within(t, "shutdown", time.Since(t0), 250*time.Millisecond, time.Second)
+		within(t, "shutdown", time.Since(t0), 250*time.Millisecond, 1500*time.Millisecond)
 		waitEnd(t, c, time.Second)
 		if got := f.srv.Governor().Stats().Closed[governor.CauseShutdown]; got != 1 {
 			t.Errorf("shutdown closes = %d, want 1", got)
