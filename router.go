@@ -246,6 +246,19 @@ func (rt *router) serveAction(w http.ResponseWriter, r *http.Request, rule *rout
 	case "logout":
 		rt.sessions.Logout(w, r)
 		status = http.StatusOK
+	case "csrf":
+		// The session's CSRF token, for pages that post forms from
+		// browsers sending neither Sec-Fetch-Site nor Origin. Same-origin
+		// scripts can read it; other origins cannot (no CORS headers).
+		tok := rt.sessions.CSRFToken(r)
+		if tok == "" {
+			http.Error(w, "401 not logged in", http.StatusUnauthorized)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		fmt.Fprintf(w, "{\"csrf_token\":%q}\n", tok)
+		return
 	default:
 		rt.mu.RLock()
 		h := rt.actions[name]

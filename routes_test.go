@@ -43,6 +43,7 @@ route uri=/auth/digest/ auth=digest abilities=view
 route uri=/auth/form/login.html
 route uri=/action/login methods=POST handler=action redirect=200@/auth/form/index.html redirect=401@/auth/form/login.html
 route uri=/action/logout methods=GET|POST handler=action redirect=200@/auth/form/login.html
+route uri=/action/csrf methods=GET handler=action
 route uri=/auth/form/ auth=form handler=continue abilities=manage redirect=401@/auth/form/login.html
 route uri=/ methods=OPTIONS|TRACE handler=options
 route uri=/
@@ -223,6 +224,33 @@ func TestRoutesAndLogin(t *testing.T) {
 		}
 		if resp, body := rawGet(t, fc, base+"/auth/form/index.html"); resp.StatusCode != 200 || body != "form area" {
 			t.Errorf("with the session: %d %q", resp.StatusCode, body)
+		}
+		// An old browser (no Sec-Fetch-Site, no Origin) must send the
+		// session's CSRF token with a state-changing request.
+		oldPost := func(token string) int {
+			v := url.Values{}
+			if token != "" {
+				v.Set("csrf_token", token)
+			}
+			req, _ := http.NewRequest("POST", base+"/auth/form/index.html", strings.NewReader(v.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			resp, err := fc.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			return resp.StatusCode
+		}
+		if got := oldPost(""); got != 403 {
+			t.Errorf("old-browser POST without a token: %d, want 403", got)
+		}
+		_, tokJSON := rawGet(t, fc, base+"/action/csrf")
+		tok := digestParam(strings.ReplaceAll(tokJSON, `":"`, `="`), "csrf_token")
+		if tok == "" {
+			t.Fatalf("no token from /action/csrf: %q", tokJSON)
+		}
+		if got := oldPost(tok); got == 403 {
+			t.Errorf("old-browser POST with the token: %d, want it let through", got)
 		}
 		req, _ := http.NewRequest("POST", base+"/auth/form/index.html", nil)
 		req.Header.Set("Origin", "http://evil.example")

@@ -94,7 +94,7 @@ func (s *Server) Action(name string, h http.Handler) error {
 	if s.router == nil {
 		return errors.New("vigil: action: no route file (actions are reached through handler=action routes)")
 	}
-	if name == "login" || name == "logout" || name == "" || strings.Contains(name, "/") {
+	if name == "login" || name == "logout" || name == "csrf" || name == "" || strings.Contains(name, "/") {
 		return fmt.Errorf("vigil: action: %q is reserved or not a name", name)
 	}
 	s.router.action(name, h)
