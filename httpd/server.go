@@ -20,6 +20,7 @@ import (
 	"net"
 	"net/http"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -110,11 +111,21 @@ func New(opts Options) *Server {
 	})
 	s := &Server{opts: opts, gov: opts.Governor, log: opts.Logger}
 	s.flights.init()
+	stall := opts.Governor.Options().StallTimeout
 	s.hs = &http.Server{
 		Handler:        s,
 		MaxHeaderBytes: opts.MaxHeaderBytes,
 		TLSConfig:      opts.TLSConfig,
-		ConnState:      s.connState,
+		// HTTP/2 multiplexes streams on one connection, so the governor's
+		// per-read rules cannot see them: HTTP/2's own progress bounds take
+		// over, tied to the stall timeout. A silent peer is pinged, and cut
+		// if the ping goes unanswered.
+		HTTP2: &http.HTTP2Config{
+			WriteByteTimeout: stall,
+			SendPingTimeout:  stall / 2,
+			PingTimeout:      stall / 2,
+		},
+		ConnState: s.connState,
 		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
 			if gc := governed(c); gc != nil {
 				ctx = context.WithValue(ctx, connKey{}, gc)
@@ -142,6 +153,38 @@ var Refusal = []byte("HTTP/1.1 503 Service Unavailable\r\n" +
 // Server owns, and returns at once. It fails after Shutdown or Close.
 func (s *Server) Start(ln net.Listener) error {
 	gl := s.gov.Listen(ln, governor.ListenerOptions{Refusal: Refusal})
+	return s.serve(gl, gl)
+}
+
+// StartTLS serves TLS (HTTP/1.1 and HTTP/2 by ALPN) on ln like Start, with
+// cfg's certificates. The handshake is a governed phase: it must finish
+// within the governor's HandshakeTimeout, and connections refused at a cap
+// are reset, not answered.
+func (s *Server) StartTLS(ln net.Listener, cfg *tls.Config) error {
+	gl := s.gov.Listen(ln, governor.ListenerOptions{TLS: true})
+	cfg = cfg.Clone()
+	if !slices.Contains(cfg.NextProtos, "h2") {
+		cfg.NextProtos = append([]string{"h2"}, cfg.NextProtos...)
+	}
+	if !slices.Contains(cfg.NextProtos, "http/1.1") {
+		cfg.NextProtos = append(cfg.NextProtos, "http/1.1")
+	}
+	base := cfg.Clone()
+	cfg.GetConfigForClient = func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
+		gc, _ := hello.Conn.(*governor.Conn)
+		if gc == nil {
+			return nil, nil
+		}
+		// VerifyConnection runs at the end of every server handshake: the
+		// header phase starts there.
+		c := base.Clone()
+		c.VerifyConnection = func(tls.ConnectionState) error { gc.HandshakeDone(); return nil }
+		return c, nil
+	}
+	return s.serve(tls.NewListener(gl, cfg), gl)
+}
+
+func (s *Server) serve(ln net.Listener, gl *governor.Listener) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.stopped {
@@ -154,8 +197,8 @@ func (s *Server) Start(ln net.Listener) error {
 	}
 	s.listeners = append(s.listeners, gl)
 	s.wg.Go(func() {
-		if err := s.hs.Serve(gl); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.log.Error("httpd: serve", "addr", gl.Addr().String(), "err", err)
+		if err := s.hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("httpd: serve", "addr", ln.Addr().String(), "err", err)
 		}
 	})
 	return nil
