@@ -27,7 +27,11 @@ var allowed = map[string][]string{
 	"auth":      {},
 	"session":   {},
 	"config":    {},
-	".":         {"governor", "httpd", "route", "static", "demo", "status", "auth", "session"},
+	"upload":    {},
+	"cgi":       {},
+	"tlsconf":   {},
+	"tmpl":      {},
+	".":         {"governor", "httpd", "route", "static", "demo", "status", "auth", "session", "upload", "cgi", "tlsconf", "tmpl"},
 	"cmd/vigil": {".", "config", "faultkit"},
 }
 
