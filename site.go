@@ -9,6 +9,7 @@ import (
 	"github.com/vigilhttp/vigil/auth"
 	"github.com/vigilhttp/vigil/route"
 	"github.com/vigilhttp/vigil/session"
+	"github.com/vigilhttp/vigil/tlsconf"
 )
 
 // DefaultRealm is GoAhead's compiled-in realm, so that its MD5 hashes verify.
@@ -66,8 +67,13 @@ func (s *Server) newRouter(files http.Handler) (*router, error) {
 // Reload re-reads the route and auth files and swaps them in whole. On any
 // error nothing changes: the old routes and users keep serving.
 func (s *Server) Reload() error {
+	if s.certs != nil {
+		if err := s.certs.Reload(); err != nil {
+			return fmt.Errorf("vigil: reload: tls: %w", err)
+		}
+	}
 	if s.router == nil {
-		return errors.New("vigil: reload: no route file")
+		return nil
 	}
 	rules, store, err := loadSite(&s.cfg)
 	if err != nil {
@@ -117,4 +123,18 @@ func SetPassword(path, cipher, realm, user, password string, roles []string) err
 		return fmt.Errorf("vigil: passwd: %w", err)
 	}
 	return nil
+}
+
+// TLSFingerprint returns the SHA-256 fingerprint, as browsers show it, of
+// the certificate in certFile or, if certFile is empty, of the device
+// certificate in selfSignedDir (made there if missing).
+func TLSFingerprint(certFile, selfSignedDir string) (string, error) {
+	if certFile != "" {
+		return tlsconf.Fingerprint(certFile)
+	}
+	c, err := tlsconf.Load(tlsconf.Options{SelfSignedDir: selfSignedDir})
+	if err != nil {
+		return "", err
+	}
+	return c.Fingerprint(), nil
 }

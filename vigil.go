@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -20,6 +21,7 @@ import (
 	"github.com/vigilhttp/vigil/route"
 	"github.com/vigilhttp/vigil/static"
 	"github.com/vigilhttp/vigil/status"
+	"github.com/vigilhttp/vigil/tlsconf"
 )
 
 // DefaultListen is the address served when Config names none.
@@ -29,9 +31,14 @@ const DefaultListen = "localhost:8080"
 // demo device UI on DefaultListen with every bound at its default. Duration
 // fields: zero means the default of the package that owns the bound.
 type Config struct {
-	// Listen lists addresses to listen on ("host:port", IPv4 or IPv6 as
-	// "[::1]:8080"). Empty means DefaultListen, unless Listeners is set.
+	// Listen lists addresses to listen on: "host:port" or "http://host:port"
+	// for HTTP, "https://host:port" for TLS (HTTP/2 by ALPN); IPv6 as
+	// "[::1]:8080". Empty means DefaultListen, unless Listeners is set.
 	Listen []string
+	// TLSCert and TLSKey are PEM files for the https:// listeners;
+	// TLSSelfSigned is a directory where a device certificate is made on
+	// first start and reused after (used when TLSCert is empty).
+	TLSCert, TLSKey, TLSSelfSigned string
 	// Listeners are already-open listeners to serve as well (socket
 	// activation, tests); the Server closes them.
 	Listeners []net.Listener
@@ -110,9 +117,10 @@ type Server struct {
 	gov    *governor.Table
 	http   *httpd.Server
 	status *status.Server
-	admin  *httpd.Server // nil without Config.Admin
-	access *accessLog    // nil without Config.AccessLog
-	router *router       // nil without Config.Route
+	admin  *httpd.Server  // nil without Config.Admin
+	access *accessLog     // nil without Config.AccessLog
+	router *router        // nil without Config.Route
+	certs  *tlsconf.Certs // nil without https:// listeners
 
 	mu        sync.Mutex // guards addrs, adminAddr and started
 	addrs     []net.Addr
@@ -196,6 +204,15 @@ func New(cfg Config) (*Server, error) {
 		Logger:          cfg.Logger,
 	})
 	s := &Server{cfg: cfg, log: cfg.Logger, gov: gov}
+	if slices.ContainsFunc(cfg.Listen, func(a string) bool { return strings.HasPrefix(a, "https://") }) {
+		certs, err := tlsconf.Load(tlsconf.Options{CertFile: cfg.TLSCert, KeyFile: cfg.TLSKey,
+			SelfSignedDir: cfg.TLSSelfSigned, Logger: cfg.Logger})
+		if err != nil {
+			return nil, fmt.Errorf("vigil: tls: %w", err)
+		}
+		s.certs = certs
+		s.log.Info("vigil: TLS certificate", "sha256", certs.Fingerprint())
+	}
 	var policies httpd.Policies = new(route.Table)
 	if cfg.Route != "" {
 		rt, err := s.newRouter(h)
@@ -264,8 +281,14 @@ func (s *Server) Start() error {
 	// runtime from setting its own defaults first.
 	lc := net.ListenConfig{KeepAlive: -1}
 	lns := append([]net.Listener(nil), s.cfg.Listeners...)
+	var isTLS []bool
+	for range lns {
+		isTLS = append(isTLS, false)
+	}
 	for _, addr := range s.cfg.Listen {
-		ln, err := lc.Listen(context.Background(), "tcp", addr)
+		hp, secure := strings.CutPrefix(addr, "https://")
+		hp = strings.TrimPrefix(hp, "http://")
+		ln, err := lc.Listen(context.Background(), "tcp", hp)
 		if err != nil {
 			for _, l := range lns {
 				l.Close()
@@ -273,6 +296,7 @@ func (s *Server) Start() error {
 			return fmt.Errorf("vigil: listen %s: %w", addr, err)
 		}
 		lns = append(lns, ln)
+		isTLS = append(isTLS, secure)
 	}
 	var adminLn net.Listener
 	if s.admin != nil {
@@ -284,12 +308,20 @@ func (s *Server) Start() error {
 			return fmt.Errorf("vigil: admin %s: %w", s.cfg.Admin, err)
 		}
 	}
-	for _, ln := range lns {
-		if err := s.http.Start(ln); err != nil {
+	for i, ln := range lns {
+		scheme := "http"
+		var err error
+		if isTLS[i] {
+			scheme = "https"
+			err = s.http.StartTLS(ln, s.certs.Config())
+		} else {
+			err = s.http.Start(ln)
+		}
+		if err != nil {
 			return fmt.Errorf("vigil: %w", err)
 		}
 		s.addrs = append(s.addrs, ln.Addr())
-		s.log.Info("vigil: listening", "url", "http://"+ln.Addr().String()+"/")
+		s.log.Info("vigil: listening", "url", scheme+"://"+ln.Addr().String()+"/")
 	}
 	if adminLn != nil {
 		if err := s.admin.Start(adminLn); err != nil {

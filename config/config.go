@@ -77,6 +77,11 @@ type File struct {
 	// Realm is the authentication realm; DefaultRealm unless set.
 	Realm string
 
+	// TLSCert and TLSKey are PEM files for https:// listeners; TLSSelfSigned
+	// is a directory where a device certificate is made on first start and
+	// reused. Paths are absolute or relative to the file's directory.
+	TLSCert, TLSKey, TLSSelfSigned string
+
 	set map[string]bool // the keys the file set
 }
 
@@ -165,6 +170,9 @@ func (f *File) fields(dir string) []field {
 		{"route", fileName(&f.Route, dir)},
 		{"auth", fileName(&f.Auth, dir)},
 		{"realm", nonEmpty(&f.Realm)},
+		{"tls-cert", fileName(&f.TLSCert, dir)},
+		{"tls-key", fileName(&f.TLSKey, dir)},
+		{"tls-self-signed", fileName(&f.TLSSelfSigned, dir)},
 	}
 }
 

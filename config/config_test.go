@@ -33,6 +33,9 @@ log-format = "json"
 route = "/etc/vigil/route.txt"
 auth = "/etc/vigil/auth.txt"
 realm = "device.local"
+tls-cert = "cert.pem"
+tls-key = "/etc/vigil/key.pem"
+tls-self-signed = "tls"
 `
 
 func TestParse(t *testing.T) {
@@ -69,6 +72,9 @@ func TestParse(t *testing.T) {
 				Route:           "/etc/vigil/route.txt",
 				Auth:            "/etc/vigil/auth.txt",
 				Realm:           "device.local",
+				TLSCert:         "/etc/vigil/cert.pem",
+				TLSKey:          "/etc/vigil/key.pem",
+				TLSSelfSigned:   "/etc/vigil/tls",
 				set:             all,
 			},
 		},
@@ -186,7 +192,7 @@ func TestParseErrors(t *testing.T) {
 		{
 			name: "listen with an address without a port is refused",
 			data: "listen = [\"localhost\"]\n",
-			want: `vigil.conf:1: listen: "localhost" is not host:port`,
+			want: `vigil.conf:1: listen: "localhost" is not host:port, http://host:port or https://host:port`,
 		},
 		{
 			name: "an empty listen array is refused",
@@ -435,7 +441,7 @@ func TestKeysCoverServeFlags(t *testing.T) {
 		"transfer-timeout", "idle-timeout", "handler-timeout", "shutdown-timeout",
 		"body-limit", "max-conns", "max-conns-per-ip", "admin", "access-log",
 		"log-level", "log-format",
-		"route", "auth", "realm",
+		"route", "auth", "realm", "tls-cert", "tls-key", "tls-self-signed",
 	}
 	got := Keys()
 	for _, k := range want {

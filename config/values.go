@@ -32,8 +32,9 @@ func addrs(dst *[]string) func(any) error {
 			if !ok {
 				return fmt.Errorf("element %d: want a string, got %s", i+1, describe(e))
 			}
-			if _, _, err := net.SplitHostPort(s); err != nil {
-				return fmt.Errorf("%q is not host:port", s)
+			hp := strings.TrimPrefix(strings.TrimPrefix(s, "https://"), "http://")
+			if _, _, err := net.SplitHostPort(hp); err != nil {
+				return fmt.Errorf("%q is not host:port, http://host:port or https://host:port", s)
 			}
 			out = append(out, s)
 		}

@@ -74,5 +74,14 @@ func applyConfig(path string, flags *flag.FlagSet, cfg *vigil.Config, accessPath
 	if use("realm") {
 		cfg.Realm = f.Realm
 	}
+	if use("tls-cert") {
+		cfg.TLSCert = f.TLSCert
+	}
+	if use("tls-key") {
+		cfg.TLSKey = f.TLSKey
+	}
+	if use("tls-self-signed") {
+		cfg.TLSSelfSigned = f.TLSSelfSigned
+	}
 	return nil
 }

@@ -37,9 +37,10 @@ func (e usageError) Error() string { return e.msg }
 const usage = `usage: vigil [serve] [flags]
 
 Commands:
-  serve   serve a document root or the embedded demo device UI (the default)
-  conns   show the live connection table of a running server, stuck ones first
-  passwd  add or update a user in a GoAhead auth.txt
+  serve      serve a document root or the embedded demo device UI (the default)
+  conns      show the live connection table of a running server, stuck ones first
+  passwd     add or update a user in a GoAhead auth.txt
+  hangcheck  attack a server you own with slow, stalled and malformed peers
 
 Run "vigil serve -h" for the serve flags.
 `
@@ -56,8 +57,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return serve(ctx, args, stdout, stderr)
 	case "conns":
 		return conns(ctx, args, stdout, stderr)
+	case "cert":
+		return cert(ctx, args, stdout, stderr)
 	case "passwd":
 		return passwd(ctx, args, os.Stdin, stdout, stderr)
+	case "hangcheck":
+		return hangcheck(ctx, args, stdout, stderr)
 	case "help":
 		fmt.Fprint(stdout, usage)
 		return nil

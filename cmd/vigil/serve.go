@@ -30,7 +30,7 @@ func serveFlags(cfg *vigil.Config, accessPath *string, stderr io.Writer) (*flag.
 	cfg.Listen = nil
 	flags := flag.NewFlagSet("vigil serve", flag.ContinueOnError)
 	flags.SetOutput(stderr)
-	flags.Var((*listFlag)(&cfg.Listen), "listen", "address to listen on, host:port or [v6]:port; repeatable (default "+vigil.DefaultListen+")")
+	flags.Var((*listFlag)(&cfg.Listen), "listen", "address to listen on: host:port, http://host:port or https://host:port ([v6]:port for IPv6); repeatable (default "+vigil.DefaultListen+")")
 	flags.StringVar(&cfg.Root, "root", "", "document root directory to serve (default: the embedded demo device UI)")
 	flags.DurationVar(&cfg.HeaderTimeout, "header-timeout", d.HeaderTimeout, "total time allowed for a request header, from accept or the first byte after idle")
 	flags.DurationVar(&cfg.StallTimeout, "stall-timeout", d.StallTimeout, "longest wait without progress on a body read or any write; also TCP_USER_TIMEOUT")
@@ -43,6 +43,9 @@ func serveFlags(cfg *vigil.Config, accessPath *string, stderr io.Writer) (*flag.
 	flags.IntVar(&cfg.MaxConns, "max-conns", d.MaxConns, "open connections cap, all listeners (oldest idle evicted at the cap, else 503)")
 	flags.IntVar(&cfg.MaxConnsPerIP, "max-conns-per-ip", d.MaxConnsPerIP, "open connections cap per remote IP")
 	flags.StringVar(&cfg.Admin, "admin", vigil.DefaultAdmin(), "admin endpoint (status page, /conns, /metrics, pprof): unix:PATH or host:port; \"off\" for none")
+	flags.StringVar(&cfg.TLSCert, "tls-cert", "", "certificate (PEM) for https:// listeners")
+	flags.StringVar(&cfg.TLSKey, "tls-key", "", "private key (PEM, owner-only permissions) for https:// listeners")
+	flags.StringVar(&cfg.TLSSelfSigned, "tls-self-signed", "", "directory for a device certificate made on first start and reused (when --tls-cert is not given)")
 	flags.StringVar(&cfg.Route, "route", "", "GoAhead route.txt: routes, handlers, auth, abilities, per-route limits")
 	flags.StringVar(&cfg.Auth, "auth", "", "GoAhead auth.txt: users and roles")
 	flags.StringVar(&cfg.Realm, "realm", vigil.DefaultRealm, "authentication realm (GoAhead's default, so its MD5 hashes verify)")

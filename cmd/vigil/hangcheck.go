@@ -1,0 +1,701 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"embed"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"net/netip"
+	"net/url"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/vigilhttp/vigil/faultkit"
+)
+
+const hangcheckUsage = `usage: vigil hangcheck [flags] URL
+
+hangcheck is an attack tool: it opens slow, stalled, reset and flooding
+connections and sends malformed requests. Point it only at servers you own.
+Targets other than loopback addresses are refused unless --i-own-this-target
+is given.
+
+Each scenario runs on its own connection, bounded by --max-wait, while a probe
+request on a fresh connection is sent about every second. One row per
+scenario: how long the target held the connection, how it ended (fin, rst, or
+open = still open at the cap), whether every probe was served meanwhile and
+the slowest probe's latency.
+
+Scenarios (--scenarios, comma-separated; default all of them):
+  slowloris           a request header trickled one byte a second, never ended
+  slow-body           a 1 MiB POST body trickled one byte per --trickle
+  zero-window         GET --large with a small receive buffer, never read
+  reset-mid-response  GET --large, read 16 KiB, then reset (RST)
+  idle-hold           one keep-alive request, then silence
+  flood               --conns connections that send nothing; a fresh probe
+                      must still be served (a 503 from a cap counts)
+  replay              the built-in bad-input set (path traversal, framing,
+                      oversized and malformed requests), 5s per case
+
+Exit status 1 when a scenario finds a problem (a probe not served, a
+connection held to the cap, a replay verdict not met).
+
+Flags:
+`
+
+// hangcheckScenarios lists the scenarios in the order they run.
+var hangcheckScenarios = []string{"slowloris", "slow-body", "zero-window", "reset-mid-response", "idle-hold", "flood", "replay"}
+
+const (
+	// probeEvery is the gap between background probes; the first one is
+	// sent probeEvery after a scenario starts.
+	probeEvery = time.Second
+	// probeTimeout bounds one probe: dial, request and status line.
+	probeTimeout = 5 * time.Second
+	// replayTimeout bounds one replay case.
+	replayTimeout = 5 * time.Second
+	// maxConns caps --conns.
+	maxConns = 10000
+	// resetAfter is how much of the response reset-mid-response reads.
+	resetAfter = 16 << 10
+)
+
+// rowFormat prints one row of the table.
+const rowFormat = "%-18s %6s %-5s %-6s %8s  %s\n"
+
+// row is one scenario's outcome, as printed and as JSON.
+type row struct {
+	Scenario string       `json:"scenario"`
+	Held     float64      `json:"held_seconds"`
+	Ended    string       `json:"ended"`
+	ProbeOK  bool         `json:"probe_ok"`
+	ProbeMS  int64        `json:"probe_ms"`
+	Detail   string       `json:"detail"`
+	Problem  bool         `json:"problem"`
+	Cases    []replayCase `json:"cases,omitempty"`
+}
+
+// target is where hangcheck connects: a resolved address plus the Host
+// header and path of the URL.
+type target struct {
+	addr string // ip:port
+	host string // Host header
+	path string // request target of the URL
+}
+
+// hangcheckOpts are the parsed flags.
+type hangcheckOpts struct {
+	maxWait time.Duration
+	trickle time.Duration
+	conns   int
+	large   string
+}
+
+func hangcheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	flags := flag.NewFlagSet("vigil hangcheck", flag.ContinueOnError)
+	flags.SetOutput(stderr)
+	flags.Usage = func() {
+		fmt.Fprint(flags.Output(), hangcheckUsage)
+		flags.PrintDefaults()
+	}
+	var o hangcheckOpts
+	asJSON := flags.Bool("json", false, "print a JSON array of rows instead of a table")
+	flags.DurationVar(&o.maxWait, "max-wait", 120*time.Second, "cap on each scenario")
+	flags.DurationVar(&o.trickle, "trickle", 2*time.Second, "gap between body bytes in slow-body")
+	flags.IntVar(&o.conns, "conns", 256, fmt.Sprintf("connections the flood scenario opens (at most %d)", maxConns))
+	flags.StringVar(&o.large, "large", "/", "path of a large resource for zero-window and reset-mid-response")
+	list := flags.String("scenarios", "", "comma-separated scenarios to run (default: all)")
+	replayOnly := flags.Bool("replay", false, "run only the bad-input replay set (same as --scenarios replay)")
+	own := flags.Bool("i-own-this-target", false, "allow a target that is not a loopback address: you own it and may attack it")
+	if err := flags.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return err
+		}
+		return usageError{err.Error()}
+	}
+	if flags.NArg() != 1 {
+		return usageError{"hangcheck: need exactly one URL (see vigil hangcheck -h)"}
+	}
+	if o.maxWait <= 0 || o.trickle <= 0 || o.conns < 0 || o.conns > maxConns || !strings.HasPrefix(o.large, "/") {
+		return usageError{fmt.Sprintf("hangcheck: need --max-wait and --trickle > 0, 0 <= --conns <= %d, --large starting with /", maxConns)}
+	}
+	names := hangcheckScenarios
+	if *replayOnly {
+		names = []string{"replay"}
+	} else if *list != "" {
+		names = nil
+		for _, n := range strings.Split(*list, ",") {
+			if !slices.Contains(hangcheckScenarios, n) {
+				return usageError{fmt.Sprintf("hangcheck: unknown scenario %q (known: %s)", n, strings.Join(hangcheckScenarios, ","))}
+			}
+			names = append(names, n)
+		}
+	}
+	tg, err := resolveTarget(ctx, flags.Arg(0), *own)
+	if err != nil {
+		return err
+	}
+	var rows []row
+	if !*asJSON {
+		fmt.Fprintf(stdout, rowFormat, "SCENARIO", "HELD", "ENDED", "PROBE", "PROBE_MS", "DETAIL")
+	}
+	problems := 0
+	for _, name := range names {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		r := runScenario(ctx, tg, o, name)
+		if r.Problem {
+			problems++
+		}
+		rows = append(rows, r)
+		if !*asJSON {
+			probe := "ok"
+			if !r.ProbeOK {
+				probe = "FAILED"
+			}
+			fmt.Fprintf(stdout, rowFormat, r.Scenario, fmt.Sprintf("%.1fs", r.Held), r.Ended, probe, strconv.FormatInt(r.ProbeMS, 10), r.Detail)
+			for _, c := range r.Cases {
+				verdict := "ok"
+				if !c.OK {
+					verdict = "FAILED"
+				}
+				fmt.Fprintf(stdout, "    %-6s %-7s %s (expect %s; %s)\n", verdict, c.Got, c.Name, c.Expect, c.Source)
+			}
+		}
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rows); err != nil {
+			return fmt.Errorf("hangcheck: %w", err)
+		}
+	}
+	if problems > 0 {
+		return fmt.Errorf("hangcheck: %d of %d scenarios found a problem", problems, len(rows))
+	}
+	return nil
+}
+
+// resolveTarget parses an http URL and resolves its host. It refuses a host
+// that is not a loopback address unless own is set; the check happens before
+// any packet is sent to the target.
+func resolveTarget(ctx context.Context, raw string, own bool) (target, error) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme != "http" || u.Hostname() == "" {
+		return target{}, usageError{fmt.Sprintf("hangcheck: %q: need an http://host[:port]/ URL", raw)}
+	}
+	port := u.Port()
+	if port == "" {
+		port = "80"
+	}
+	var ip netip.Addr
+	if a, err := netip.ParseAddr(u.Hostname()); err == nil {
+		ip = a
+	} else {
+		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		addrs, err := net.DefaultResolver.LookupNetIP(rctx, "ip", u.Hostname())
+		cancel()
+		if err != nil || len(addrs) == 0 {
+			return target{}, fmt.Errorf("hangcheck: resolve %s: %w", u.Hostname(), err)
+		}
+		ip = addrs[0]
+	}
+	ip = ip.Unmap()
+	if !ip.IsLoopback() && !own {
+		return target{}, usageError{fmt.Sprintf("hangcheck: refusing %s (%s): not a loopback address; hangcheck attacks its target, so pass --i-own-this-target only for a server you own", u.Hostname(), ip)}
+	}
+	path := u.RequestURI()
+	return target{addr: netip.AddrPortFrom(ip, mustPort(port)).String(), host: u.Host, path: path}, nil
+}
+
+// mustPort parses a URL port (url.Parse already checked it is digits).
+func mustPort(s string) uint16 {
+	n, _ := strconv.ParseUint(s, 10, 16)
+	return uint16(n)
+}
+
+// runScenario runs one scenario bounded by o.maxWait with the probe loop
+// alongside, and returns its row.
+func runScenario(ctx context.Context, tg target, o hangcheckOpts, name string) row {
+	sctx, cancel := context.WithTimeout(ctx, o.maxWait)
+	defer cancel()
+	pl := startProbes(sctx, tg)
+	r := row{Scenario: name}
+	var err error
+	switch name {
+	case "slowloris", "slow-body", "zero-window", "idle-hold":
+		err = connScenario(sctx, tg, o, &r)
+	case "reset-mid-response":
+		err = resetMidResponse(sctx, tg, o, &r)
+	case "flood":
+		err = flood(sctx, tg, o, &r)
+	case "replay":
+		err = replayAll(sctx, tg, &r)
+	}
+	cancel()
+	ok, worst, n := pl.stop()
+	if n == 0 && ctx.Err() == nil {
+		// The scenario ended within a second: probe once now.
+		pctx, pcancel := context.WithTimeout(ctx, probeTimeout)
+		_, lat, perr := probeOnce(pctx, tg)
+		pcancel()
+		ok, worst = perr == nil, lat
+	}
+	floodOK := name != "flood" || r.ProbeOK // flood probes once with every connection open
+	r.ProbeOK = ok && floodOK
+	r.ProbeMS = max(r.ProbeMS, worst.Milliseconds())
+	if err != nil {
+		r.Detail = strings.TrimSpace(r.Detail + " error: " + err.Error())
+		r.Problem = true
+	}
+	if !r.ProbeOK || (r.Ended == faultkit.EndedOpen && r.Held >= 0.95*o.maxWait.Seconds()) {
+		r.Problem = true
+	}
+	return r
+}
+
+// connScenario runs one faultkit scenario on one fresh connection.
+func connScenario(ctx context.Context, tg target, o hangcheckOpts, r *row) error {
+	var opt faultkit.DialOptions
+	if r.Scenario == "zero-window" {
+		opt.RecvBuf = 4096
+	}
+	c, err := faultkit.DialTCP(ctx, tg.addr, opt)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	var res faultkit.Result
+	switch r.Scenario {
+	case "slowloris":
+		res, err = faultkit.Slowloris(ctx, c, time.Second)
+	case "slow-body":
+		res, err = faultkit.SlowBody(ctx, c, tg.path, 1<<20, 1, o.trickle)
+	case "zero-window":
+		res, err = faultkit.StopReading(ctx, c, o.large, 0)
+	case "idle-hold":
+		res, err = faultkit.IdleHold(ctx, c, tg.path)
+	}
+	r.Held = res.Held.Seconds()
+	r.Ended = res.Ended
+	r.Detail = fmt.Sprintf("sent %d B, received %d B, status %d", res.Sent, res.Received, res.Status)
+	return err
+}
+
+// resetMidResponse sends a GET for o.large, reads a little of the response
+// and resets the connection. The connection ends by the client's RST.
+func resetMidResponse(ctx context.Context, tg target, o hangcheckOpts, r *row) error {
+	c, err := faultkit.DialTCP(ctx, tg.addr, faultkit.DialOptions{})
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	dl, _ := ctx.Deadline()
+	c.SetDeadline(dl)
+	_, err = io.WriteString(c, "GET "+o.large+" HTTP/1.1\r\nHost: "+tg.host+"\r\n\r\n")
+	var n int64
+	if err == nil {
+		n, err = io.CopyN(io.Discard, c, resetAfter)
+	}
+	c.SetLinger(0)
+	c.Close()
+	r.Held = time.Since(start).Seconds()
+	r.Ended = faultkit.EndedRST
+	r.Detail = fmt.Sprintf("read %d B, then reset by us", n)
+	if errors.Is(err, io.EOF) {
+		r.Detail += " (response shorter than 16 KiB)"
+		err = nil
+	}
+	return err
+}
+
+// flood opens up to o.conns connections that send nothing, probes once with
+// all of them open, then waits until the target has closed them all (or the
+// scenario's cap).
+func flood(ctx context.Context, tg target, o hangcheckOpts, r *row) error {
+	start := time.Now()
+	var conns []*net.TCPConn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	var dialErr error
+	for range o.conns {
+		dctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		c, err := faultkit.DialTCP(dctx, tg.addr, faultkit.DialOptions{})
+		cancel()
+		if err != nil {
+			dialErr = err
+			break
+		}
+		conns = append(conns, c)
+	}
+	pctx, cancel := context.WithTimeout(ctx, probeTimeout)
+	status, lat, perr := probeOnce(pctx, tg)
+	cancel()
+	r.ProbeOK = perr == nil
+	r.ProbeMS = lat.Milliseconds()
+	r.Detail = fmt.Sprintf("opened %d of %d; probe with all open: status %d", len(conns), o.conns, status)
+	if perr != nil {
+		r.Detail = fmt.Sprintf("opened %d of %d; probe with all open failed: %v", len(conns), o.conns, perr)
+	}
+	if dialErr != nil {
+		r.Detail += fmt.Sprintf("; dial stopped: %v", dialErr)
+	}
+	// Wait for the target to close each connection.
+	ends := make([]string, len(conns))
+	var wg sync.WaitGroup
+	dl, _ := ctx.Deadline()
+	for i, c := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c.SetReadDeadline(dl)
+			_, err := io.Copy(io.Discard, io.LimitReader(c, 1<<20))
+			switch {
+			case err == nil:
+				ends[i] = faultkit.EndedFIN
+			case errors.Is(err, syscall.ECONNRESET):
+				ends[i] = faultkit.EndedRST
+			default:
+				ends[i] = faultkit.EndedOpen
+			}
+		}()
+	}
+	stop := context.AfterFunc(ctx, func() {
+		for _, c := range conns {
+			c.SetReadDeadline(time.Unix(1, 0))
+		}
+	})
+	wg.Wait()
+	stop()
+	r.Held = time.Since(start).Seconds()
+	counts := map[string]int{}
+	for _, e := range ends {
+		counts[e]++
+	}
+	r.Ended = faultkit.EndedFIN
+	switch {
+	case counts[faultkit.EndedOpen] > 0:
+		r.Ended = faultkit.EndedOpen
+	case counts[faultkit.EndedRST] > 0:
+		r.Ended = faultkit.EndedRST
+	}
+	r.Detail += fmt.Sprintf("; ended fin %d, rst %d, open %d", counts[faultkit.EndedFIN], counts[faultkit.EndedRST], counts[faultkit.EndedOpen])
+	return nil
+}
+
+// probeLoop sends a probe every probeEvery until stopped.
+type probeLoop struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+	// ok, worst and n are written by the loop goroutine and read after
+	// done is closed.
+	ok    bool
+	worst time.Duration
+	n     int
+}
+
+// startProbes starts a probe loop bounded by ctx.
+func startProbes(ctx context.Context, tg target) *probeLoop {
+	ctx, cancel := context.WithCancel(ctx)
+	pl := &probeLoop{cancel: cancel, done: make(chan struct{}), ok: true}
+	go func() {
+		defer close(pl.done)
+		t := time.NewTicker(probeEvery)
+		defer t.Stop()
+		for range 100000 {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			pctx, pcancel := context.WithTimeout(ctx, probeTimeout)
+			_, lat, err := probeOnce(pctx, tg)
+			pcancel()
+			if ctx.Err() != nil {
+				return // cut short by the scenario's end: not a verdict
+			}
+			pl.n++
+			pl.worst = max(pl.worst, lat)
+			if err != nil {
+				pl.ok = false
+			}
+		}
+	}()
+	return pl
+}
+
+// stop ends the loop and reports whether every probe was served, the
+// slowest latency and how many probes completed.
+func (pl *probeLoop) stop() (ok bool, worst time.Duration, n int) {
+	pl.cancel()
+	<-pl.done
+	return pl.ok, pl.worst, pl.n
+}
+
+// probe sends one GET for the URL's path on a fresh connection and reads
+// the status line. Any status line counts as served.
+func probeOnce(ctx context.Context, tg target) (int, time.Duration, error) {
+	start := time.Now()
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "tcp", tg.addr)
+	if err != nil {
+		return 0, time.Since(start), fmt.Errorf("probe: %w", err)
+	}
+	defer c.Close()
+	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	if dl, ok := ctx.Deadline(); ok {
+		c.SetDeadline(dl)
+	}
+	if _, err := io.WriteString(c, "GET "+tg.path+" HTTP/1.1\r\nHost: "+tg.host+"\r\nConnection: close\r\n\r\n"); err != nil {
+		return 0, time.Since(start), fmt.Errorf("probe: %w", err)
+	}
+	status, err := readStatus(bufio.NewReaderSize(c, 512))
+	if err != nil {
+		return 0, time.Since(start), fmt.Errorf("probe: %w", err)
+	}
+	return status, time.Since(start), nil
+}
+
+// readStatus reads an HTTP/1.x status line and returns its code.
+func readStatus(br *bufio.Reader) (int, error) {
+	line, err := br.ReadSlice('\n')
+	if err != nil {
+		return 0, err
+	}
+	f := strings.Fields(string(line))
+	if len(f) < 2 || !strings.HasPrefix(f[0], "HTTP/") {
+		return 0, fmt.Errorf("bad status line %.60q", line)
+	}
+	code, err := strconv.Atoi(f[1])
+	if err != nil || code < 100 || code > 999 {
+		return 0, fmt.Errorf("bad status line %.60q", line)
+	}
+	return code, nil
+}
+
+// replayFiles holds the bad-input replay set, one case per file (see
+// parseReplay for the format).
+//
+//go:embed testdata/replay/*.txt
+var replayFiles embed.FS
+
+// replayCase is one bad input, its acceptable verdicts and, after a run,
+// the verdict seen.
+type replayCase struct {
+	Name   string `json:"name"`
+	Source string `json:"source"`
+	Expect string `json:"expect"` // acceptable verdicts, "|"-separated
+	Got    string `json:"got"`    // a status code, "close" or "timeout"
+	OK     bool   `json:"ok"`
+	req    []byte
+}
+
+// maxReplayRequest caps a decoded replay request, after # repeat.
+const maxReplayRequest = 1 << 20
+
+// loadReplay parses every embedded replay case, sorted by file name.
+func loadReplay() ([]replayCase, error) {
+	entries, err := fs.ReadDir(replayFiles, "testdata/replay")
+	if err != nil {
+		return nil, err
+	}
+	var cases []replayCase
+	for _, e := range entries {
+		if !strings.HasSuffix(e.Name(), ".txt") {
+			continue
+		}
+		b, err := replayFiles.ReadFile("testdata/replay/" + e.Name())
+		if err != nil {
+			return nil, err
+		}
+		c, err := parseReplay(string(b))
+		if err != nil {
+			return nil, fmt.Errorf("replay %s: %w", e.Name(), err)
+		}
+		cases = append(cases, c)
+	}
+	return cases, nil
+}
+
+// parseReplay parses one case: "# key: value" header lines (name, source,
+// expect, repeat), a blank line, then the request with its line breaks
+// dropped and the escapes \r \n \t \\ \xHH decoded. "# repeat: N TOKEN"
+// replaces each "{repeat}" in the request with TOKEN repeated N times;
+// "{host}" is replaced with the target's host:port when it is sent.
+func parseReplay(text string) (replayCase, error) {
+	var c replayCase
+	head, body, ok := strings.Cut(text, "\n\n")
+	if !ok {
+		return c, errors.New("no blank line after the header")
+	}
+	repeat := ""
+	for _, line := range strings.Split(head, "\n") {
+		k, v, ok := strings.Cut(strings.TrimPrefix(line, "#"), ":")
+		if !strings.HasPrefix(line, "#") || !ok {
+			return c, fmt.Errorf("header line %q is not \"# key: value\"", line)
+		}
+		v = strings.TrimSpace(v)
+		switch strings.TrimSpace(k) {
+		case "name":
+			c.Name = v
+		case "source":
+			c.Source = v
+		case "expect":
+			c.Expect = v
+		case "repeat":
+			ns, tok, _ := strings.Cut(v, " ")
+			n, err := strconv.Atoi(ns)
+			if err != nil || n < 0 || n*len(tok) > maxReplayRequest {
+				return c, fmt.Errorf("bad repeat %q", v)
+			}
+			repeat = strings.Repeat(tok, n)
+		}
+	}
+	if c.Name == "" || c.Expect == "" {
+		return c, errors.New("need # name and # expect")
+	}
+	for _, v := range strings.Split(c.Expect, "|") {
+		if _, err := strconv.Atoi(v); err != nil && v != "close" && v != "not-5xx" {
+			return c, fmt.Errorf("bad expect verdict %q", v)
+		}
+	}
+	body = strings.ReplaceAll(body, "\n", "")
+	body = strings.ReplaceAll(body, "{repeat}", repeat)
+	var out []byte
+	for i := 0; i < len(body); i++ {
+		if body[i] != '\\' || i+1 == len(body) {
+			out = append(out, body[i])
+			continue
+		}
+		i++
+		switch body[i] {
+		case 'r':
+			out = append(out, '\r')
+		case 'n':
+			out = append(out, '\n')
+		case 't':
+			out = append(out, '\t')
+		case '\\':
+			out = append(out, '\\')
+		case 'x':
+			if i+2 >= len(body) {
+				return c, errors.New(`truncated \x escape`)
+			}
+			b, err := strconv.ParseUint(body[i+1:i+3], 16, 8)
+			if err != nil {
+				return c, fmt.Errorf(`bad \x escape %q`, body[i-1:i+3])
+			}
+			out = append(out, byte(b))
+			i += 2
+		default:
+			return c, fmt.Errorf(`unknown escape \%c`, body[i])
+		}
+	}
+	if len(out) > maxReplayRequest {
+		return c, fmt.Errorf("request of %d bytes exceeds %d", len(out), maxReplayRequest)
+	}
+	c.req = out
+	return c, nil
+}
+
+// accepts reports whether verdict got ("close", "timeout" or a status code)
+// is one of the case's acceptable verdicts. "not-5xx" accepts any status
+// below 500 and a close.
+func (c replayCase) accepts(got string) bool {
+	for _, v := range strings.Split(c.Expect, "|") {
+		switch {
+		case v == got:
+			return true
+		case v == "not-5xx":
+			code, err := strconv.Atoi(got)
+			if got == "close" || err == nil && code < 500 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// replayOne sends one case on a fresh connection and returns the verdict:
+// the status code, "close" if the target closed or reset before a status
+// line, or "timeout" if neither happened within replayTimeout.
+func replayOne(ctx context.Context, tg target, c replayCase) string {
+	ctx, cancel := context.WithTimeout(ctx, replayTimeout)
+	defer cancel()
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", tg.addr)
+	if err != nil {
+		return "dial error"
+	}
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer conn.Close()
+	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	dl, _ := ctx.Deadline()
+	conn.SetDeadline(dl)
+	// Write and read at once: a server may answer and close before it has
+	// read a long request.
+	wg.Go(func() { conn.Write(bytes.ReplaceAll(c.req, []byte("{host}"), []byte(tg.host))) })
+	code, err := readStatus(bufio.NewReaderSize(conn, 4096))
+	switch {
+	case err == nil:
+		return strconv.Itoa(code)
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return "timeout"
+	default:
+		return "close"
+	}
+}
+
+// replayAll runs every replay case; the row's Held is the slowest case.
+func replayAll(ctx context.Context, tg target, r *row) error {
+	cases, err := loadReplay()
+	if err != nil {
+		return err
+	}
+	failed := 0
+	var slowest time.Duration
+	r.Ended = faultkit.EndedFIN
+	for i := range cases {
+		if ctx.Err() != nil {
+			cases[i].Got = "not run (max-wait)"
+			failed++
+			continue
+		}
+		start := time.Now()
+		cases[i].Got = replayOne(ctx, tg, cases[i])
+		slowest = max(slowest, time.Since(start))
+		cases[i].OK = cases[i].accepts(cases[i].Got)
+		if !cases[i].OK {
+			failed++
+		}
+		if cases[i].Got == "timeout" {
+			r.Ended = faultkit.EndedOpen
+		}
+	}
+	r.Held = slowest.Seconds()
+	r.Cases = cases
+	r.Detail = fmt.Sprintf("%d of %d cases met their verdict", len(cases)-failed, len(cases))
+	if failed > 0 {
+		r.Problem = true
+	}
+	return nil
+}

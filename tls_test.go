@@ -1,0 +1,58 @@
+package vigil
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestHTTPS(t *testing.T) {
+	t.Run("an https listener with a device certificate serves HTTP/2, and the fingerprint matches", func(t *testing.T) {
+		dir := t.TempDir()
+		srv, err := New(Config{Listen: []string{"https://127.0.0.1:0"}, TLSSelfSigned: dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := srv.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer srv.Close()
+		pem, err := os.ReadFile(filepath.Join(dir, "cert.pem"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pool := x509.NewCertPool()
+		pool.AppendCertsFromPEM(pem)
+		tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: "localhost"}, ForceAttemptHTTP2: true}
+		defer tr.CloseIdleConnections()
+		c := &http.Client{Transport: tr, Timeout: 5 * time.Second}
+		resp, err := c.Get("https://" + srv.Addrs()[0].String() + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.ProtoMajor != 2 || !strings.Contains(strings.ToLower(string(b)), "<html") {
+			t.Errorf("got %s %d, want the demo UI over HTTP/2", resp.Proto, resp.StatusCode)
+		}
+		fp, err := TLSFingerprint("", dir)
+		if err != nil || len(fp) != 95 {
+			t.Errorf("fingerprint %q, %v", fp, err)
+		}
+		if srv.Governor().Stats().Accepted == 0 {
+			t.Error("the TLS connection was not governed")
+		}
+	})
+
+	t.Run("an https listener without a certificate source is refused", func(t *testing.T) {
+		if _, err := New(Config{Listen: []string{"https://127.0.0.1:0"}}); err == nil {
+			t.Error("New accepted https without a certificate")
+		}
+	})
+}
