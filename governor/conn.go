@@ -553,20 +553,24 @@ func (c *Conn) endWrite(m int, err error, base *time.Time) (retry bool) {
 	defer c.mu.Unlock()
 	if m > 0 {
 		c.bytesOut.Add(int64(m))
-		// A write cut short by a wake-up moved its bytes at some time since
-		// it was issued: date that progress by the issue, not by the wake.
-		at := now
-		if timeout {
-			at = c.writeStart
-		}
-		if at.UnixNano() > c.lastProgress.Load() {
-			c.lastProgress.Store(at.UnixNano())
-		}
 		if c.mode == modeRequest {
 			c.respBytes += int64(m)
 		}
-		if at.After(*base) {
-			*base = at
+		// A write cut short by a wake-up moved its bytes at some time since
+		// it was issued: date that progress by the issue, not by the wake.
+		// Where the peer's acknowledgements are seen, bytes that only went
+		// into the kernel's buffer meanwhile are not the peer's progress.
+		if !timeout || !c.ackProgress {
+			at := now
+			if timeout {
+				at = c.writeStart
+			}
+			if at.UnixNano() > c.lastProgress.Load() {
+				c.lastProgress.Store(at.UnixNano())
+			}
+			if at.After(*base) {
+				*base = at
+			}
 		}
 	}
 	c.phase.Store(uint32(c.restPhaseLocked()))

@@ -96,6 +96,13 @@ func (c *Conn) Info(now time.Time) ConnInfo {
 	}
 	if c.tcp != nil && !c.closed.Load() {
 		ci.Kernel = tcpInfo(c.tcp)
+		// With data in flight (or window probes out), the peer has not
+		// progressed since its last acknowledgement, whatever went into the
+		// kernel's buffer since.
+		if k := ci.Kernel; k != nil && (k.UnackedBytes > 0 || k.SendWindow == 0 && k.Probes > 0) && k.LastAckRecv > ci.SinceProgress {
+			ci.SinceProgress = k.LastAckRecv
+			ci.LastProgress = now.Add(-k.LastAckRecv)
+		}
 	}
 	return ci
 }

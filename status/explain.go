@@ -39,6 +39,11 @@ func Explain(c governor.ConnInfo) string {
 		case k.Unacked > 0 && (k.Retransmits > 0 || k.Probes > 0 && k.LastAckRecv >= StuckAfter):
 			return fmt.Sprintf("peer not acknowledging for %s: %s unacked, %s — probably gone",
 				since, unackedText(k), plural(int(max(k.Retransmits, k.Probes)), retransmitWord(k)))
+		case k.SendWindow == 0 && k.Probes > 0 && k.LastAckRecv >= StuckAfter:
+			// Window probes go unanswered: not a slow reader but a peer
+			// that vanished while its window was closed.
+			return fmt.Sprintf("zero window and %s unanswered for %s — probably gone",
+				plural(int(k.Probes), "window probe"), secs(k.LastAckRecv))
 		case k.SendWindow == 0 && k.State == "ESTABLISHED" &&
 			(c.Phase == governor.PhaseWrite || k.NotSent > 0 || k.Probes > 0):
 			s := "zero window: peer not reading"
