@@ -34,6 +34,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	gc := ConnFrom(r.Context())
+	if r.ProtoMajor == 1 && len(r.TransferEncoding) > 0 {
+		// net/http drops a Content-Length that came with Transfer-Encoding
+		// before we can see it; RFC 9112 §6.1 then requires closing the
+		// connection after the response, so no request can be smuggled
+		// behind a disputed body. Close after every chunked request.
+		w.Header().Set("Connection", "close")
+	}
 	// One allocation carries the response writer wrapper, the in-flight
 	// record and the request body wrapper.
 	x := &exchange{

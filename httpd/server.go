@@ -24,6 +24,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/vigilhttp/vigil/governor"
@@ -86,6 +87,7 @@ type Server struct {
 	listeners []*governor.Listener
 	stopped   bool
 	stop      chan struct{}  // closed when the server stops: ends watch
+	live      atomic.Int64   // connections net/http is serving (ConnState)
 	wg        sync.WaitGroup // the Serve goroutines and watch
 }
 
@@ -216,6 +218,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.endWatch()
 	s.wg.Wait()
+	s.waitConns(closeWait)
 	return err
 }
 
@@ -228,7 +231,21 @@ func (s *Server) Close() error {
 	s.gov.CloseAll(governor.CauseShutdown)
 	s.endWatch()
 	s.wg.Wait()
+	s.waitConns(closeWait)
 	return err
+}
+
+// closeWait bounds how long Close waits for net/http's connection
+// goroutines to end once their connections are cut (one may sit out
+// net/http's 500 ms reset-avoidance delay).
+const closeWait = 2 * time.Second
+
+// waitConns waits, at most d, until net/http has closed every connection.
+func (s *Server) waitConns(d time.Duration) {
+	deadline := time.Now().Add(d)
+	for s.live.Load() > 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 func (s *Server) markStopped() {
@@ -257,13 +274,17 @@ func (s *Server) connState(c net.Conn, st http.ConnState) {
 		return
 	}
 	switch st {
+	case http.StateNew:
+		s.live.Add(1)
 	case http.StateActive:
 		gc.Active()
 	case http.StateIdle:
 		gc.Idle()
 	case http.StateHijacked:
+		s.live.Add(-1)
 		gc.Hijacked()
 	case http.StateClosed:
+		s.live.Add(-1)
 		if e := gc.EarlyReply(); strings.HasPrefix(e, "HTTP/1.1 ") {
 			status, _, _ := strings.Cut(strings.TrimPrefix(e, "HTTP/1.1 "), "\r")
 			s.log.Debug("httpd: request rejected before any handler", "conn_id", gc.ID(),
