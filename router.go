@@ -1,6 +1,7 @@
 package vigil
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -13,11 +14,13 @@ import (
 	"github.com/vigilhttp/vigil/route"
 	"github.com/vigilhttp/vigil/session"
 	"github.com/vigilhttp/vigil/static"
+	"github.com/vigilhttp/vigil/tmpl"
+	"github.com/vigilhttp/vigil/upload"
 )
 
 // Handlers lists the route.txt handler names vigil has. A route.txt naming
 // another fails to load.
-var Handlers = []string{"file", "redirect", "continue", "action", "options"}
+var Handlers = []string{"file", "redirect", "continue", "action", "options", "upload", "tmpl"}
 
 // site is what a route.txt and an auth.txt make: replaced whole on reload.
 type site struct {
@@ -31,6 +34,9 @@ type site struct {
 // what was checked is what is served.
 type router struct {
 	site     atomic.Pointer[site]
+	uploads  *upload.Handler
+	pages    *tmpl.Handler // nil unless a rule says handler=tmpl
+	putRoot  string        // document root for PUT and DELETE; "" refuses them
 	auth     *auth.Authenticator
 	sessions *session.Store
 	files    http.Handler // the content for dir-less file routes
@@ -89,13 +95,77 @@ func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rt.options(w, r, st, clean)
 	case "action":
 		rt.serveAction(w, r, final, clean)
+	case "upload":
+		rt.serveUpload(w, r, clean)
+	case "tmpl":
+		if rt.pages == nil {
+			rt.log.Error("vigil: handler=tmpl added by a reload; restart to load templates", "route", final.Source)
+			http.Error(w, "500 internal server error", http.StatusInternalServerError)
+			return
+		}
+		rt.pages.ServeHTTP(w, r)
 	default:
+		if r.Method == http.MethodPut || r.Method == http.MethodDelete {
+			rt.putDelete(w, r, final)
+			return
+		}
 		h := st.files[final.Dir]
 		if h == nil {
 			h = rt.files
 		}
 		h.ServeHTTP(w, r)
 	}
+}
+
+// putDelete serves PUT and DELETE on file routes that allow them: written
+// beside the target and renamed (201 new, 204 replaced), refused outside
+// the route's directory.
+func (rt *router) putDelete(w http.ResponseWriter, r *http.Request, rule *route.Rule) {
+	root := rule.Dir
+	if root == "" {
+		root = rt.putRoot
+	}
+	if root == "" {
+		http.Error(w, "405 method not allowed: no writable document root", http.StatusMethodNotAllowed)
+		return
+	}
+	(&upload.PutDelete{Root: root, MaxSize: rule.Policy.BodyLimit, Logger: rt.log}).ServeHTTP(w, r)
+}
+
+type uploadKey struct{}
+
+// Uploaded returns the files and fields a handler=upload route received,
+// for the action it hands them to; nil elsewhere.
+func Uploaded(r *http.Request) *upload.Result {
+	res, _ := r.Context().Value(uploadKey{}).(*upload.Result)
+	return res
+}
+
+// serveUpload receives a multipart (or raw) body into temporary files, then
+// runs the action named by the path's last segment with the result in the
+// request (see Uploaded). Authorization has been checked before any of the
+// body is read. The temporary files are removed after the action: it must
+// move (upload.MoveTo) what it keeps.
+func (rt *router) serveUpload(w http.ResponseWriter, r *http.Request, clean string) {
+	name := clean[strings.LastIndexByte(clean, '/')+1:]
+	rt.mu.RLock()
+	h := rt.actions[name]
+	rt.mu.RUnlock()
+	if h == nil {
+		http.NotFound(w, r)
+		return
+	}
+	res, err := rt.uploads.Receive(w, r)
+	if err != nil {
+		code := upload.Status(err)
+		rt.log.Info("vigil: upload refused", "path", clean, "status", code, "err", err)
+		if code != 0 {
+			http.Error(w, fmt.Sprintf("%d %s", code, http.StatusText(code)), code)
+		}
+		return
+	}
+	defer res.Remove()
+	h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), uploadKey{}, res)))
 }
 
 // admit applies rule's checks: authentication, abilities and, for state

@@ -4,12 +4,17 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/vigilhttp/vigil/auth"
+	"github.com/vigilhttp/vigil/demo"
 	"github.com/vigilhttp/vigil/route"
 	"github.com/vigilhttp/vigil/session"
+	"github.com/vigilhttp/vigil/static"
 	"github.com/vigilhttp/vigil/tlsconf"
+	"github.com/vigilhttp/vigil/tmpl"
+	"github.com/vigilhttp/vigil/upload"
 )
 
 // DefaultRealm is GoAhead's compiled-in realm, so that its MD5 hashes verify.
@@ -51,11 +56,27 @@ func (s *Server) newRouter(files http.Handler) (*router, error) {
 		return nil, fmt.Errorf("vigil: %w", err)
 	}
 	rt := &router{
+		uploads:  upload.New(upload.Options{Dir: s.cfg.UploadDir, Logger: s.log}),
+		putRoot:  s.cfg.Root,
 		sessions: session.New(session.Options{Logger: s.log}),
 		files:    files,
 		csrf:     http.NewCrossOriginProtection(),
 		log:      s.log,
 		actions:  map[string]http.Handler{},
+	}
+	if slices.ContainsFunc(rules.Rules, func(r route.Rule) bool { return r.Handler == "tmpl" }) {
+		fsys := s.cfg.FS
+		if fsys == nil && s.cfg.Root != "" {
+			if fsys, err = static.Dir(s.cfg.Root); err != nil {
+				return nil, fmt.Errorf("vigil: %w", err)
+			}
+		}
+		if fsys == nil {
+			fsys = demo.FS()
+		}
+		if rt.pages, err = tmpl.New(tmpl.Options{FS: fsys, Funcs: s.cfg.TemplateFuncs, Logger: s.log}); err != nil {
+			return nil, fmt.Errorf("vigil: %w", err)
+		}
 	}
 	if store != nil {
 		rt.auth = auth.New(auth.Options{Store: store, Realm: s.cfg.Realm, Sessions: rt.sessions, Logger: s.log})

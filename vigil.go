@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"html/template"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -90,6 +91,12 @@ type Config struct {
 	// Realm is the authentication realm; GoAhead's compiled-in
 	// "example.com" by default, so existing MD5 hashes verify.
 	Realm string
+
+	// UploadDir is where handler=upload routes put received files until
+	// their action moves them; empty means the system's temporary directory.
+	UploadDir string
+	// TemplateFuncs are the functions handler=tmpl pages may call.
+	TemplateFuncs template.FuncMap
 
 	// Admin is where the admin endpoint listens (status page, /conns,
 	// /handlers, /metrics, /debug/pprof/): "unix:PATH" or "host:port". It
