@@ -502,7 +502,7 @@ type replayCase struct {
 	Name   string `json:"name"`
 	Source string `json:"source"`
 	Expect string `json:"expect"` // acceptable verdicts, "|"-separated
-	Got    string `json:"got"`    // a status code, "close" or "timeout"
+	Got    string `json:"got"`    // a status code (+close if closed after it), "close" or "timeout"
 	OK     bool   `json:"ok"`
 	req    []byte
 }
@@ -615,17 +615,21 @@ func parseReplay(text string) (replayCase, error) {
 	return c, nil
 }
 
-// accepts reports whether verdict got ("close", "timeout" or a status code)
-// is one of the case's acceptable verdicts. "not-5xx" accepts any status
-// below 500 and a close.
+// accepts reports whether verdict got ("close", "timeout", a status code,
+// or a status code then "+close" when the target closed the connection
+// after answering) is one of the case's acceptable verdicts. "close"
+// accepts any close; "not-5xx" accepts any status below 500 and a close.
 func (c replayCase) accepts(got string) bool {
+	code, closed := strings.CutSuffix(got, "+close")
 	for _, v := range strings.Split(c.Expect, "|") {
 		switch {
-		case v == got:
+		case v == got, v == code:
+			return true
+		case v == "close" && closed:
 			return true
 		case v == "not-5xx":
-			code, err := strconv.Atoi(got)
-			if got == "close" || err == nil && code < 500 {
+			n, err := strconv.Atoi(code)
+			if got == "close" || err == nil && n < 500 {
 				return true
 			}
 		}
@@ -654,9 +658,17 @@ func replayOne(ctx context.Context, tg target, c replayCase) string {
 	// Write and read at once: a server may answer and close before it has
 	// read a long request.
 	wg.Go(func() { conn.Write(bytes.ReplaceAll(c.req, []byte("{host}"), []byte(tg.host))) })
-	code, err := readStatus(bufio.NewReaderSize(conn, 4096))
+	br := bufio.NewReaderSize(conn, 4096)
+	code, err := readStatus(br)
 	switch {
+	case err == nil && !slices.Contains(strings.Split(c.Expect, "|"), "close"):
+		return strconv.Itoa(code)
 	case err == nil:
+		// Did the target close after answering? Read on briefly.
+		conn.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+		if _, err := io.Copy(io.Discard, io.LimitReader(br, 1<<20)); err == nil {
+			return strconv.Itoa(code) + "+close"
+		}
 		return strconv.Itoa(code)
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		return "timeout"

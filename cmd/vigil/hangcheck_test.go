@@ -61,9 +61,7 @@ func startVigil(t *testing.T) string {
 // knownBugs are replay cases vigil fails today, by name, with the reason. A
 // known bug that starts passing fails TestReplayAgainstVigil so that it is
 // removed from this list.
-var knownBugs = map[string]string{
-	"Content-Length together with chunked": "answers 405 and keeps the connection alive; RFC 9112 §6.1 says the server MUST close after such a request (net/http behaviour, fix belongs in httpd)",
-}
+var knownBugs = map[string]string{}
 
 func TestReplayAgainstVigil(t *testing.T) {
 	base := startVigil(t)
