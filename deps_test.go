@@ -46,6 +46,7 @@ var stdlibBanned = map[string][]string{
 var extAllowed = map[string][]string{
 	"status":   {"github.com/VictoriaMetrics/metrics"},
 	"config":   {"github.com/BurntSushi/toml"},
+	"cgi":      {"golang.org/x/sys/"},
 	"governor": {"golang.org/x/sys/"},
 	"faultkit": {"golang.org/x/sys/"},
 }

@@ -24,7 +24,11 @@ func TestDeviceFeatures(t *testing.T) {
 	os.WriteFile(filepath.Join(web, "pages", "hello.html"), []byte(`<p>{{greet}} {{.Request.URL.Query.Get "name"}}</p>`), 0o644)
 	uploads := filepath.Join(dir, "uploads")
 	firmware := filepath.Join(dir, "firmware.bin")
-	routes := `route uri=/action/upgrade methods=POST handler=upload limit-body=1MiB
+	os.MkdirAll(filepath.Join(web, "cgi-bin"), 0o755)
+	os.WriteFile(filepath.Join(web, "cgi-bin", "show"), []byte("#!/bin/sh\nprintf 'Content-Type: text/plain\\r\\n\\r\\n'\nenv\n"), 0o755)
+	os.WriteFile(filepath.Join(web, "cgi-bin", "mute"), []byte("#!/bin/sh\nsleep 30\n"), 0o755)
+	routes := `route uri=/cgi-bin handler=cgi handler-timeout=1s
+route uri=/action/upgrade methods=POST handler=upload limit-body=1MiB
 route uri=/files/ methods=GET|PUT|DELETE
 route uri=/pages/ handler=tmpl
 route uri=/
@@ -123,6 +127,32 @@ route uri=/
 		}
 		if code, _ := do("DELETE", "/files/a.txt", nil, ""); code != 204 {
 			t.Errorf("DELETE: %d, want 204", code)
+		}
+	})
+
+	t.Run("CGI gets an environment built from scratch, and a silent child is cut", func(t *testing.T) {
+		req, _ := http.NewRequest("GET", base+"/cgi-bin/show/extra?LD_PRELOAD=/proc/self/fd/0", nil)
+		req.Header.Set("X-Test", "yes")
+		req.SetBasicAuth("u", "p")
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		env := string(b)
+		if resp.StatusCode != 200 || !strings.Contains(env, "PATH_INFO=/extra") || !strings.Contains(env, "HTTP_X_TEST=yes") ||
+			!strings.Contains(env, "QUERY_STRING=LD_PRELOAD") {
+			t.Fatalf("CGI: %d\n%s", resp.StatusCode, env)
+		}
+		for _, line := range strings.Split(env, "\n") {
+			if strings.HasPrefix(line, "LD_") || strings.HasPrefix(line, "HTTP_AUTHORIZATION") {
+				t.Errorf("CGI environment has %q", line)
+			}
+		}
+		t0 := time.Now()
+		if code, _ := do("GET", "/cgi-bin/mute", nil, ""); code != 502 || time.Since(t0) > 5*time.Second {
+			t.Errorf("silent CGI: %d after %v, want 502 within the run timeout", code, time.Since(t0))
 		}
 	})
 

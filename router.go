@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 
 	"github.com/vigilhttp/vigil/auth"
+	"github.com/vigilhttp/vigil/cgi"
 	"github.com/vigilhttp/vigil/route"
 	"github.com/vigilhttp/vigil/session"
 	"github.com/vigilhttp/vigil/static"
@@ -20,12 +21,13 @@ import (
 
 // Handlers lists the route.txt handler names vigil has. A route.txt naming
 // another fails to load.
-var Handlers = []string{"file", "redirect", "continue", "action", "options", "upload", "tmpl"}
+var Handlers = []string{"file", "redirect", "continue", "action", "options", "upload", "tmpl", "cgi"}
 
 // site is what a route.txt and an auth.txt make: replaced whole on reload.
 type site struct {
 	rules *route.Rules
 	files map[string]http.Handler // file handler per dir= ("" = the root)
+	cgis  map[*route.Rule]http.Handler
 }
 
 // router serves requests by GoAhead's route.txt rules: the first matching
@@ -97,6 +99,8 @@ func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rt.serveAction(w, r, final, clean)
 	case "upload":
 		rt.serveUpload(w, r, clean)
+	case "cgi":
+		st.cgis[final].ServeHTTP(w, r)
 	case "tmpl":
 		if rt.pages == nil {
 			rt.log.Error("vigil: handler=tmpl added by a reload; restart to load templates", "route", final.Source)
@@ -355,9 +359,27 @@ func (rt *router) serveAction(w http.ResponseWriter, r *http.Request, rule *rout
 	}
 }
 
-// newSite builds a site from rules: a file handler per distinct dir=.
-func newSite(rules *route.Rules, log *slog.Logger) (*site, error) {
-	st := &site{rules: rules, files: map[string]http.Handler{}}
+// newSite builds a site from rules: a file handler per distinct dir=, a CGI
+// host per cgi rule (programs in DIR/cgi-bin, DIR the rule's dir= or root).
+func newSite(rules *route.Rules, root string, log *slog.Logger) (*site, error) {
+	st := &site{rules: rules, files: map[string]http.Handler{}, cgis: map[*route.Rule]http.Handler{}}
+	for i := range rules.Rules {
+		r := &rules.Rules[i]
+		if r.Handler != "cgi" {
+			continue
+		}
+		dir := r.Dir
+		if dir == "" {
+			dir = root
+		}
+		if dir == "" {
+			return nil, fmt.Errorf("%s: handler=cgi needs dir= or a document root", r.Source)
+		}
+		// The child's run time ends a little before the handler's deadline, so
+		// that a child that overruns is a 502 from the CGI host, with its
+		// reason logged, rather than a bare handler timeout.
+		st.cgis[r] = cgi.New(cgi.Options{Dir: dir, Prefix: r.Prefix, RunTimeout: r.Policy.HandlerTimeout * 9 / 10, Logger: log})
+	}
 	for _, r := range rules.Rules {
 		if r.Handler != "file" || r.Dir == "" || st.files[r.Dir] != nil {
 			continue

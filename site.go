@@ -51,7 +51,7 @@ func (s *Server) newRouter(files http.Handler) (*router, error) {
 	if err != nil {
 		return nil, fmt.Errorf("vigil: %w", err)
 	}
-	st, err := newSite(rules, s.log)
+	st, err := newSite(rules, s.cfg.Root, s.log)
 	if err != nil {
 		return nil, fmt.Errorf("vigil: %w", err)
 	}
@@ -100,7 +100,7 @@ func (s *Server) Reload() error {
 	if err != nil {
 		return fmt.Errorf("vigil: reload: %w", err)
 	}
-	st, err := newSite(rules, s.log)
+	st, err := newSite(rules, s.cfg.Root, s.log)
 	if err != nil {
 		return fmt.Errorf("vigil: reload: %w", err)
 	}
