@@ -214,24 +214,30 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.gov.BeginShutdown()
 	err := s.hs.Shutdown(ctx)
 	if err != nil {
-		s.Close()
+		// Out of time: cut, without waiting on handlers that may be stuck.
+		s.close(0)
+		return err
 	}
 	s.endWatch()
 	s.wg.Wait()
 	s.waitConns(closeWait)
-	return err
+	return nil
 }
 
 // Close cuts every connection at once, including hijacked ones, and stops
 // the listeners. It is safe to call more than once.
-func (s *Server) Close() error {
+func (s *Server) Close() error { return s.close(closeWait) }
+
+// close cuts every connection, then waits at most wait for net/http's
+// connection goroutines to end.
+func (s *Server) close(wait time.Duration) error {
 	s.markStopped()
 	s.gov.BeginShutdown()
 	err := s.hs.Close()
 	s.gov.CloseAll(governor.CauseShutdown)
 	s.endWatch()
 	s.wg.Wait()
-	s.waitConns(closeWait)
+	s.waitConns(wait)
 	return err
 }
 
