@@ -3,6 +3,7 @@ package vigil
 import (
 	"errors"
 	"fmt"
+	"html/template"
 	"net/http"
 	"slices"
 	"strings"
@@ -22,6 +23,11 @@ const DefaultRealm = "example.com"
 
 // loadSite reads the route and auth files of cfg.
 func loadSite(cfg *Config) (*route.Rules, *auth.Store, error) {
+	if cfg.Route == "" {
+		// The embedded demo UI's own routes.
+		rules, err := route.ParseRules("demo route.txt", strings.NewReader(demo.Routes), Handlers)
+		return rules, nil, err
+	}
 	rules, err := route.LoadRules(cfg.Route, Handlers)
 	if err != nil {
 		return nil, nil, err
@@ -158,4 +164,20 @@ func TLSFingerprint(certFile, selfSignedDir string) (string, error) {
 		return "", err
 	}
 	return c.Fingerprint(), nil
+}
+
+// demoUpgrade is the demo UI's firmware upgrade action: it reports what it
+// received (size, SHA-256) and flashes nothing; the temporary file is
+// removed after it.
+func demoUpgrade(w http.ResponseWriter, r *http.Request) {
+	res := Uploaded(r)
+	if res == nil || len(res.Files) != 1 {
+		http.Error(w, "400 want exactly one firmware image", http.StatusBadRequest)
+		return
+	}
+	f := res.Files[0]
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	fmt.Fprintf(w, "<!doctype html><title>Firmware</title><link rel=stylesheet href=/style.css><main><h1>Image received</h1>"+
+		"<p>%s: %d bytes, SHA-256 <code>%s</code>.</p><p>The demo does not flash images. <a href=/upgrade.html>Back</a></p></main>\n",
+		template.HTMLEscapeString(f.ClientName), f.Size, f.SHA256)
 }

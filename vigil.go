@@ -221,12 +221,16 @@ func New(cfg Config) (*Server, error) {
 		s.log.Info("vigil: TLS certificate", "sha256", certs.Fingerprint())
 	}
 	var policies httpd.Policies = new(route.Table)
-	if cfg.Route != "" {
+	demoUI := cfg.Handler == nil && cfg.FS == nil && cfg.Root == ""
+	if cfg.Route != "" || demoUI {
 		rt, err := s.newRouter(h)
 		if err != nil {
 			return nil, err
 		}
 		s.router, h, policies = rt, rt, rt
+		if cfg.Route == "" {
+			rt.action("upgrade", http.HandlerFunc(demoUpgrade))
+		}
 	}
 	if cfg.AccessLog != nil {
 		s.access = newAccessLog(cfg.AccessLog)

@@ -38,6 +38,12 @@ const logDir = "logs"
 // io.ReadSeeker.
 func FS() fs.FS { return newFS(LogSize) }
 
+// Routes is the demo's route.txt: the firmware upgrade form posts to an
+// upload route, everything else is files.
+const Routes = `route uri=/action/upgrade methods=POST handler=upload limit-body=64MiB
+route uri=/
+`
+
 // newFS returns the demo UI with a generated log of logSize bytes.
 func newFS(logSize int64) *overlay {
 	ui, err := fs.Sub(embedded, "ui")
