@@ -62,7 +62,9 @@ func (s *Server) newRouter(files http.Handler) (*router, error) {
 		return nil, fmt.Errorf("vigil: %w", err)
 	}
 	rt := &router{
-		uploads:  upload.New(upload.Options{Dir: s.cfg.UploadDir, Logger: s.log}),
+		// The route's limit-body bounds an upload (httpd enforces it as
+		// bytes arrive); the upload package's own caps are lifted to match.
+		uploads:  upload.New(upload.Options{Dir: s.cfg.UploadDir, MaxFileSize: 1 << 40, MaxRequestSize: 1 << 40, Logger: s.log}),
 		putRoot:  s.cfg.Root,
 		sessions: session.New(session.Options{Logger: s.log}),
 		files:    files,

@@ -15,7 +15,7 @@ import (
 func TestHTTPS(t *testing.T) {
 	t.Run("an https listener with a device certificate serves HTTP/2, and the fingerprint matches", func(t *testing.T) {
 		dir := t.TempDir()
-		srv, err := New(Config{Listen: []string{"https://127.0.0.1:0"}, TLSSelfSigned: dir})
+		srv, err := New(Config{Listen: []string{"https://127.0.0.1:0"}, TLSSelfSigned: dir, HSTS: 24 * time.Hour})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -38,6 +38,9 @@ func TestHTTPS(t *testing.T) {
 		}
 		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
+		if resp.Header.Get("Strict-Transport-Security") != "max-age=86400" {
+			t.Errorf("HSTS header %q, want max-age=86400", resp.Header.Get("Strict-Transport-Security"))
+		}
 		if resp.ProtoMajor != 2 || !strings.Contains(strings.ToLower(string(b)), "<html") {
 			t.Errorf("got %s %d, want the demo UI over HTTP/2", resp.Proto, resp.StatusCode)
 		}

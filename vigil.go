@@ -40,6 +40,10 @@ type Config struct {
 	// TLSSelfSigned is a directory where a device certificate is made on
 	// first start and reused after (used when TLSCert is empty).
 	TLSCert, TLSKey, TLSSelfSigned string
+	// HSTS, if positive, sends Strict-Transport-Security with this max-age
+	// on TLS responses (HTTP→HTTPS redirects are route.txt's
+	// "protocol=http redirect=https").
+	HSTS time.Duration
 	// Listeners are already-open listeners to serve as well (socket
 	// activation, tests); the Server closes them.
 	Listeners []net.Listener
@@ -245,6 +249,7 @@ func New(cfg Config) (*Server, error) {
 		},
 		Logger: cfg.Logger,
 		Done:   s.done,
+		HSTS:   cfg.HSTS,
 	})
 	s.status = status.New(status.Options{
 		Table:    gov,

@@ -14,7 +14,7 @@ import (
 )
 
 // startLoopback serves cfg on a fresh loopback listener.
-func startLoopback(t *testing.T, cfg Config) (*Server, string) {
+func startLoopback(t testing.TB, cfg Config) (*Server, string) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

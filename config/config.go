@@ -81,6 +81,9 @@ type File struct {
 	// is a directory where a device certificate is made on first start and
 	// reused. Paths are absolute or relative to the file's directory.
 	TLSCert, TLSKey, TLSSelfSigned string
+	// HSTS is the Strict-Transport-Security max-age on TLS responses; zero
+	// none.
+	HSTS time.Duration
 
 	set map[string]bool // the keys the file set
 }
@@ -173,6 +176,7 @@ func (f *File) fields(dir string) []field {
 		{"tls-cert", fileName(&f.TLSCert, dir)},
 		{"tls-key", fileName(&f.TLSKey, dir)},
 		{"tls-self-signed", fileName(&f.TLSSelfSigned, dir)},
+		{"hsts", duration(&f.HSTS)},
 	}
 }
 

@@ -36,6 +36,7 @@ realm = "device.local"
 tls-cert = "cert.pem"
 tls-key = "/etc/vigil/key.pem"
 tls-self-signed = "tls"
+hsts = "8760h"
 `
 
 func TestParse(t *testing.T) {
@@ -75,6 +76,7 @@ func TestParse(t *testing.T) {
 				TLSCert:         "/etc/vigil/cert.pem",
 				TLSKey:          "/etc/vigil/key.pem",
 				TLSSelfSigned:   "/etc/vigil/tls",
+				HSTS:            8760 * time.Hour,
 				set:             all,
 			},
 		},
@@ -441,7 +443,7 @@ func TestKeysCoverServeFlags(t *testing.T) {
 		"transfer-timeout", "idle-timeout", "handler-timeout", "shutdown-timeout",
 		"body-limit", "max-conns", "max-conns-per-ip", "admin", "access-log",
 		"log-level", "log-format",
-		"route", "auth", "realm", "tls-cert", "tls-key", "tls-self-signed",
+		"route", "auth", "realm", "tls-cert", "tls-key", "tls-self-signed", "hsts",
 	}
 	got := Keys()
 	for _, k := range want {

@@ -34,6 +34,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	gc := ConnFrom(r.Context())
+	if s.opts.HSTS > 0 && r.TLS != nil {
+		w.Header().Set("Strict-Transport-Security", "max-age="+strconv.FormatInt(int64(s.opts.HSTS.Seconds()), 10))
+	}
 	if r.ProtoMajor == 1 && len(r.TransferEncoding) > 0 {
 		// net/http drops a Content-Length that came with Transfer-Encoding
 		// before we can see it; RFC 9112 §6.1 then requires closing the

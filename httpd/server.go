@@ -63,6 +63,9 @@ type Options struct {
 	TLSConfig *tls.Config
 	// Logger receives the server's log lines; nil means discard.
 	Logger *slog.Logger
+	// HSTS, if positive, is the max-age of a Strict-Transport-Security
+	// header sent on every TLS response.
+	HSTS time.Duration
 	// Done, if set, is called on the request's goroutine after each request
 	// with what it did, for the access log and metrics; it must be cheap.
 	Done func(Done)
