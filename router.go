@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -35,15 +36,17 @@ type site struct {
 // abilities first. It matches on the cleaned path and serves that path, so
 // what was checked is what is served.
 type router struct {
-	site     atomic.Pointer[site]
-	uploads  *upload.Handler
-	pages    *tmpl.Handler // nil unless a rule says handler=tmpl
-	putRoot  string        // document root for PUT and DELETE; "" refuses them
-	auth     *auth.Authenticator
-	sessions *session.Store
-	files    http.Handler // the content for dir-less file routes
-	csrf     *http.CrossOriginProtection
-	log      *slog.Logger
+	site    atomic.Pointer[site]
+	uploads *upload.Handler
+	pages   *tmpl.Handler // nil unless a rule says handler=tmpl
+	putRoot string        // document root for PUT and DELETE; "" refuses them
+	// httpsPort is the port of the first https:// listener, for redirect=https.
+	httpsPort atomic.Pointer[string]
+	auth      *auth.Authenticator
+	sessions  *session.Store
+	files     http.Handler // the content for dir-less file routes
+	csrf      *http.CrossOriginProtection
+	log       *slog.Logger
 
 	mu      sync.RWMutex // guards actions
 	actions map[string]http.Handler
@@ -252,7 +255,11 @@ func allowedMethods(st *site, clean string, tls bool) []string {
 // rule's target, with its 3xx status if it names one.
 func (rt *router) redirect(w http.ResponseWriter, r *http.Request, rule *route.Rule) {
 	if rule.HTTPS {
-		http.Redirect(w, r, "https://"+hostOnly(r.Host)+r.URL.RequestURI(), http.StatusMovedPermanently)
+		host := hostOnly(r.Host)
+		if p := rt.httpsPort.Load(); p != nil && *p != "443" {
+			host = net.JoinHostPort(host, *p)
+		}
+		http.Redirect(w, r, "https://"+host+r.URL.RequestURI(), http.StatusMovedPermanently)
 		return
 	}
 	code := http.StatusFound

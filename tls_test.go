@@ -53,6 +53,30 @@ func TestHTTPS(t *testing.T) {
 		}
 	})
 
+	t.Run("protocol=http redirect=https sends plain requests to the https listener's port", func(t *testing.T) {
+		dir := t.TempDir()
+		os.WriteFile(filepath.Join(dir, "route.txt"), []byte("route uri=/secure/ protocol=http redirect=https handler=redirect\nroute uri=/\n"), 0o644)
+		srv, err := New(Config{Listen: []string{"127.0.0.1:0", "https://127.0.0.1:0"}, TLSSelfSigned: filepath.Join(dir, "tls"),
+			Root: dir, Route: filepath.Join(dir, "route.txt")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := srv.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer srv.Close()
+		httpAddr, httpsAddr := srv.Addrs()[0].String(), srv.Addrs()[1].String()
+		c := &http.Client{Timeout: 5 * time.Second, CheckRedirect: noRedirects, Transport: &http.Transport{DisableKeepAlives: true}}
+		resp, err := c.Get("http://" + httpAddr + "/secure/x?y=1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if want := "https://" + httpsAddr + "/secure/x?y=1"; resp.StatusCode != 301 || resp.Header.Get("Location") != want {
+			t.Errorf("redirect: %d to %q, want 301 to %q", resp.StatusCode, resp.Header.Get("Location"), want)
+		}
+	})
+
 	t.Run("an https listener without a certificate source is refused", func(t *testing.T) {
 		if _, err := New(Config{Listen: []string{"https://127.0.0.1:0"}}); err == nil {
 			t.Error("New accepted https without a certificate")

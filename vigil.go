@@ -330,6 +330,9 @@ func (s *Server) Start() error {
 		if isTLS[i] {
 			scheme = "https"
 			err = s.http.StartTLS(ln, s.certs.Config())
+			if _, port, perr := net.SplitHostPort(ln.Addr().String()); perr == nil && s.router != nil {
+				s.router.httpsPort.CompareAndSwap(nil, &port)
+			}
 		} else {
 			err = s.http.Start(ln)
 		}

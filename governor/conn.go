@@ -35,6 +35,7 @@ type Conn struct {
 	bytesOut     atomic.Int64
 	lastProgress atomic.Int64 // unix ns of the last byte in or out, or acknowledged
 	requests     atomic.Int64
+	streams      atomic.Int64  // HTTP/2 streams in flight
 	deadline     atomic.Int64  // unix ns of the governing deadline armed last; 0 none
 	rule         atomic.Uint32 // Cause that deadline closes for
 	noted        atomic.Uint32 // Cause learned from an I/O error, used if nothing else closes it
@@ -162,6 +163,13 @@ func (c *Conn) Active() {
 	c.mu.Unlock()
 	c.modeSince.Store(now.UnixNano())
 }
+
+// StreamBegin and StreamEnd count the HTTP/2 streams in flight on the
+// connection, for the Table (HTTP/2 bounds its streams itself).
+func (c *Conn) StreamBegin() { c.streams.Add(1); c.requests.Add(1) }
+
+// StreamEnd ends a stream counted by StreamBegin.
+func (c *Conn) StreamEnd() { c.streams.Add(-1) }
 
 // BodyDone tells the Conn the request body has been read to its end. A read
 // already blocked (net/http's background read) is no longer bounded: at its

@@ -54,6 +54,7 @@ type ConnInfo struct {
 	Request       string // the request being served, as BeginRequest described it
 	Route         string // its route, if the describer has a Route() string method
 	Requests      int64  // requests begun on this connection
+	Streams       int64  // HTTP/2 streams in flight
 	BytesIn       int64
 	BytesOut      int64
 	Start         time.Time
@@ -74,6 +75,7 @@ func (c *Conn) Info(now time.Time) ConnInfo {
 		Local:         c.nc.LocalAddr().String(),
 		Phase:         c.Phase(),
 		Requests:      c.requests.Load(),
+		Streams:       c.streams.Load(),
 		BytesIn:       c.bytesIn.Load(),
 		BytesOut:      c.bytesOut.Load(),
 		Start:         c.start,

@@ -53,6 +53,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hasBody := r.Body != nil && r.Body != http.NoBody
 	if gc != nil {
 		x.flight.connID = gc.ID()
+		if r.ProtoMajor == 2 {
+			gc.StreamBegin()
+			defer gc.StreamEnd()
+		}
 		if r.ProtoMajor == 1 {
 			gc.BeginRequest(governor.Limits{
 				StallTimeout:    pol.StallTimeout,

@@ -29,6 +29,7 @@ type Row struct {
 	Request              string  `json:"request,omitempty"` // e.g. "GET /big.bin"; omitted when none
 	Route                string  `json:"route,omitempty"`   // the matched route's prefix; omitted when none
 	Requests             int64   `json:"requests"`          // requests begun on the connection
+	Streams              int64   `json:"streams,omitempty"` // HTTP/2 streams in flight
 	BytesIn              int64   `json:"bytes_in"`
 	BytesOut             int64   `json:"bytes_out"`
 	AgeSeconds           float64 `json:"age_seconds"`
@@ -128,6 +129,7 @@ func NewRow(c governor.ConnInfo, now time.Time) Row {
 		Request:              c.Request,
 		Route:                c.Route,
 		Requests:             c.Requests,
+		Streams:              c.Streams,
 		BytesIn:              c.BytesIn,
 		BytesOut:             c.BytesOut,
 		AgeSeconds:           c.Age.Seconds(),
