@@ -57,6 +57,13 @@ func (rt *router) Policy(r *http.Request) (route.Policy, string, bool) {
 	return rt.site.Load().rules.Policy(r)
 }
 
+// lookupAction returns the action registered as name, or nil.
+func (rt *router) lookupAction(name string) http.Handler {
+	rt.mu.RLock()
+	defer rt.mu.RUnlock()
+	return rt.actions[name]
+}
+
 // action registers h as /action/name.
 func (rt *router) action(name string, h http.Handler) {
 	rt.mu.Lock()
@@ -154,10 +161,7 @@ func Uploaded(r *http.Request) *upload.Result {
 // body is read. The temporary files are removed after the action: it must
 // move (upload.MoveTo) what it keeps.
 func (rt *router) serveUpload(w http.ResponseWriter, r *http.Request, clean string) {
-	name := clean[strings.LastIndexByte(clean, '/')+1:]
-	rt.mu.RLock()
-	h := rt.actions[name]
-	rt.mu.RUnlock()
+	h := rt.lookupAction(clean[strings.LastIndexByte(clean, '/')+1:])
 	if h == nil {
 		http.NotFound(w, r)
 		return
@@ -341,9 +345,7 @@ func (rt *router) serveAction(w http.ResponseWriter, r *http.Request, rule *rout
 		fmt.Fprintf(w, "{\"csrf_token\":%q}\n", tok)
 		return
 	default:
-		rt.mu.RLock()
-		h := rt.actions[name]
-		rt.mu.RUnlock()
+		h := rt.lookupAction(name)
 		if h == nil {
 			http.NotFound(w, r)
 			return
