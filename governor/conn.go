@@ -118,7 +118,7 @@ func (c *Conn) RemoteAddr() net.Addr { return c.nc.RemoteAddr() }
 // HandshakeDone ends the handshake phase: the header phase, bounded by
 // HeaderTimeout, starts now.
 func (c *Conn) HandshakeDone() {
-	c.setMode(modeHeader, time.Now())
+	c.setMode(modeHeader, c.t.now())
 }
 
 // BeginRequest tells the Conn that a request header has been parsed and a
@@ -130,7 +130,7 @@ func (c *Conn) HandshakeDone() {
 // BodyDone, and not at all afterwards (the peer owes nothing while the handler
 // runs; keepalive and TCP_USER_TIMEOUT watch it).
 func (c *Conn) BeginRequest(l Limits, req fmt.Stringer, hasBody bool) {
-	now := time.Now()
+	now := c.t.now()
 	c.requests.Add(1)
 	c.mu.Lock()
 	c.mode, c.modeStart = modeRequest, now
@@ -150,7 +150,7 @@ func (c *Conn) BeginRequest(l Limits, req fmt.Stringer, hasBody bool) {
 // read, and for HTTP/2 while streams are open): reads are then not bounded
 // by the governor, writes by the Table's stall timeout.
 func (c *Conn) Active() {
-	now := time.Now()
+	now := c.t.now()
 	c.mu.Lock()
 	if c.mode != modeRequest {
 		c.mode, c.modeStart = modeRequest, now
@@ -183,14 +183,14 @@ func (c *Conn) BodyDone() {
 // Idle tells the Conn the response is complete and the connection waits for
 // the next request, bounded by IdleTimeout from now.
 func (c *Conn) Idle() {
-	c.setMode(modeIdle, time.Now())
+	c.setMode(modeIdle, c.t.now())
 }
 
 // Hijacked tells the Conn the protocol layer gave it away: reads are no
 // longer bounded by the governor (the new owner sets its own deadlines);
 // writes still are, by StallTimeout.
 func (c *Conn) Hijacked() {
-	c.setMode(modeHijacked, time.Now())
+	c.setMode(modeHijacked, c.t.now())
 }
 
 // EarlyReply returns the start of the first write made before any
@@ -344,13 +344,20 @@ func (c *Conn) writeHorizonLocked() time.Duration {
 }
 
 func (c *Conn) showDeadline(d time.Time, rule Cause) {
+	var ns int64
 	if d.IsZero() {
-		c.deadline.Store(0)
-		c.rule.Store(uint32(CauseNone))
-		return
+		rule = CauseNone
+	} else {
+		ns = d.UnixNano()
 	}
-	c.deadline.Store(d.UnixNano())
-	c.rule.Store(uint32(rule))
+	// Loads are cheaper than stores, and the deadline shown changes far
+	// less often than reads and writes happen.
+	if c.deadline.Load() != ns {
+		c.deadline.Store(ns)
+	}
+	if Cause(c.rule.Load()) != rule {
+		c.rule.Store(uint32(rule))
+	}
 }
 
 // ---- reads ----------------------------------------------------------------
@@ -370,7 +377,7 @@ func (c *Conn) Read(p []byte) (int, error) {
 }
 
 func (c *Conn) beginRead(base *time.Time) error {
-	now := time.Now()
+	now := c.t.now()
 	if base.IsZero() {
 		*base = now
 	}
@@ -395,7 +402,7 @@ func (c *Conn) beginRead(base *time.Time) error {
 // endRead accounts for a read and reports whether it must be retried: a
 // timeout that is neither the caller's nor an expired rule was an early wake.
 func (c *Conn) endRead(n int, err error) (retry bool) {
-	now := time.Now()
+	now := c.t.now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if n > 0 {
@@ -520,7 +527,7 @@ var copyBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b 
 type writerOnly struct{ io.Writer }
 
 func (c *Conn) beginWrite(base *time.Time, p []byte) error {
-	now := time.Now()
+	now := c.t.now()
 	if base.IsZero() {
 		*base = now
 	}
@@ -556,7 +563,7 @@ func (c *Conn) endWrite(m int, err error, base *time.Time) (retry bool) {
 	if timeout && c.ackProgress {
 		acked, sinceAck, haveAcked = bytesAcked(c.tcp)
 	}
-	now := time.Now()
+	now := c.t.now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if m > 0 {
@@ -643,7 +650,7 @@ func (c *Conn) callerLocked(cur, t time.Time) time.Time {
 		if cur.IsZero() {
 			return cur
 		}
-		if now := time.Now(); !cur.After(now) {
+		if now := c.t.now(); !cur.After(now) {
 			// Expired (net/http's abortPendingRead leaves one): replace it
 			// by a wake-up one horizon ahead, which the next operation's
 			// rule will most likely keep, saving a timer change.
