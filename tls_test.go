@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -15,7 +16,8 @@ import (
 func TestHTTPS(t *testing.T) {
 	t.Run("an https listener with a device certificate serves HTTP/2, and the fingerprint matches", func(t *testing.T) {
 		dir := t.TempDir()
-		srv, err := New(Config{Listen: []string{"https://127.0.0.1:0"}, TLSSelfSigned: dir, HSTS: 24 * time.Hour})
+		srv, err := New(Config{Listen: []string{"https://127.0.0.1:0"}, TLSSelfSigned: dir, HSTS: 24 * time.Hour,
+			TLSNames: []string{"router.example"}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -38,6 +40,9 @@ func TestHTTPS(t *testing.T) {
 		}
 		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
+		if cs := resp.TLS; cs == nil || !slices.Contains(cs.PeerCertificates[0].DNSNames, "router.example") {
+			t.Error("the device certificate lacks the configured name router.example")
+		}
 		if resp.Header.Get("Strict-Transport-Security") != "max-age=86400" {
 			t.Errorf("HSTS header %q, want max-age=86400", resp.Header.Get("Strict-Transport-Security"))
 		}

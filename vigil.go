@@ -40,6 +40,10 @@ type Config struct {
 	// TLSSelfSigned is a directory where a device certificate is made on
 	// first start and reused after (used when TLSCert is empty).
 	TLSCert, TLSKey, TLSSelfSigned string
+	// TLSNames are extra host names or addresses for the device
+	// certificate's SANs (it always has the host name, localhost and every
+	// interface address).
+	TLSNames []string
 	// HSTS, if positive, sends Strict-Transport-Security with this max-age
 	// on TLS responses (HTTP→HTTPS redirects are route.txt's
 	// "protocol=http redirect=https").
@@ -217,7 +221,7 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, log: cfg.Logger, gov: gov}
 	if slices.ContainsFunc(cfg.Listen, func(a string) bool { return strings.HasPrefix(a, "https://") }) {
 		certs, err := tlsconf.Load(tlsconf.Options{CertFile: cfg.TLSCert, KeyFile: cfg.TLSKey,
-			SelfSignedDir: cfg.TLSSelfSigned, Logger: cfg.Logger})
+			SelfSignedDir: cfg.TLSSelfSigned, Names: cfg.TLSNames, Logger: cfg.Logger})
 		if err != nil {
 			return nil, fmt.Errorf("vigil: tls: %w", err)
 		}

@@ -81,6 +81,9 @@ type File struct {
 	// is a directory where a device certificate is made on first start and
 	// reused. Paths are absolute or relative to the file's directory.
 	TLSCert, TLSKey, TLSSelfSigned string
+	// TLSNames are extra host names or addresses for the device
+	// certificate's SANs.
+	TLSNames []string
 	// HSTS is the Strict-Transport-Security max-age on TLS responses; zero
 	// none.
 	HSTS time.Duration
@@ -177,6 +180,7 @@ func (f *File) fields(dir string) []field {
 		{"tls-key", fileName(&f.TLSKey, dir)},
 		{"tls-self-signed", fileName(&f.TLSSelfSigned, dir)},
 		{"hsts", duration(&f.HSTS)},
+		{"tls-name", names(&f.TLSNames)},
 	}
 }
 

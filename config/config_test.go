@@ -37,6 +37,7 @@ tls-cert = "cert.pem"
 tls-key = "/etc/vigil/key.pem"
 tls-self-signed = "tls"
 hsts = "8760h"
+tls-name = ["router.local", "192.0.2.1"]
 `
 
 func TestParse(t *testing.T) {
@@ -77,6 +78,7 @@ func TestParse(t *testing.T) {
 				TLSKey:          "/etc/vigil/key.pem",
 				TLSSelfSigned:   "/etc/vigil/tls",
 				HSTS:            8760 * time.Hour,
+				TLSNames:        []string{"router.local", "192.0.2.1"},
 				set:             all,
 			},
 		},
@@ -443,7 +445,7 @@ func TestKeysCoverServeFlags(t *testing.T) {
 		"transfer-timeout", "idle-timeout", "handler-timeout", "shutdown-timeout",
 		"body-limit", "max-conns", "max-conns-per-ip", "admin", "access-log",
 		"log-level", "log-format",
-		"route", "auth", "realm", "tls-cert", "tls-key", "tls-self-signed", "hsts",
+		"route", "auth", "realm", "tls-cert", "tls-key", "tls-self-signed", "hsts", "tls-name",
 	}
 	got := Keys()
 	for _, k := range want {

@@ -235,3 +235,24 @@ func describe(v any) string {
 	}
 	return fmt.Sprintf("%T", v)
 }
+
+// names accepts an array of non-empty strings without spaces (host names
+// or addresses).
+func names(dst *[]string) func(any) error {
+	return func(v any) error {
+		list, ok := v.([]any)
+		if !ok {
+			return fmt.Errorf("want an array of strings, like [\"router.local\"], got %s", describe(v))
+		}
+		out := make([]string, 0, len(list))
+		for i, e := range list {
+			s, ok := e.(string)
+			if !ok || s == "" || strings.ContainsAny(s, " \t") {
+				return fmt.Errorf("element %d: want a host name or address, got %s", i+1, describe(e))
+			}
+			out = append(out, s)
+		}
+		*dst = out
+		return nil
+	}
+}

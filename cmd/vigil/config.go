@@ -80,6 +80,9 @@ func applyConfig(path string, flags *flag.FlagSet, cfg *vigil.Config, accessPath
 	if use("tls-key") {
 		cfg.TLSKey = f.TLSKey
 	}
+	if use("tls-name") {
+		cfg.TLSNames = f.TLSNames
+	}
 	if use("hsts") {
 		cfg.HSTS = f.HSTS
 	}

@@ -46,6 +46,7 @@ func serveFlags(cfg *vigil.Config, accessPath *string, stderr io.Writer) (*flag.
 	flags.StringVar(&cfg.TLSCert, "tls-cert", "", "certificate (PEM) for https:// listeners")
 	flags.StringVar(&cfg.TLSKey, "tls-key", "", "private key (PEM, owner-only permissions) for https:// listeners")
 	flags.StringVar(&cfg.TLSSelfSigned, "tls-self-signed", "", "directory for a device certificate made on first start and reused (when --tls-cert is not given)")
+	flags.Var((*listFlag)(&cfg.TLSNames), "tls-name", "extra host name or address for the device certificate; repeatable")
 	flags.DurationVar(&cfg.HSTS, "hsts", 0, "Strict-Transport-Security max-age on TLS responses (0: none)")
 	flags.StringVar(&cfg.Route, "route", "", "GoAhead route.txt: routes, handlers, auth, abilities, per-route limits")
 	flags.StringVar(&cfg.Auth, "auth", "", "GoAhead auth.txt: users and roles")
