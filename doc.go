@@ -40,7 +40,14 @@
 //
 // Package vigil assembles a Server from a Config: the governor, httpd and the
 // content (a document root, an fs.FS, the embedded demo device UI of package
-// demo, or an http.Handler). cmd/vigil is the one binary.
+// demo, or an http.Handler). With a GoAhead route.txt (package route) its
+// router sends each request through the matching rules, on the cleaned path:
+// authentication and abilities (auth, session), then a handler: files
+// (static), PUT and DELETE and uploads (upload), templates (tmpl), CGI
+// (cgi), actions, redirects. TLS listeners take their certificates from
+// tlsconf. The admin endpoint serves package status (the live table,
+// handlers in flight, metrics, pprof) on a governed listener of its own.
+// cmd/vigil is the one binary; it reads vigil.conf through package config.
 //
 // Package faultkit reproduces the faults (cable pull in a network namespace,
 // zero window, slowloris, slow body, reset mid-body) for tests and for the
