@@ -3,6 +3,7 @@ package vigil
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -10,7 +11,6 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -31,19 +31,17 @@ const (
 )
 
 // needNetns skips the test unless it can build network namespaces; in CI
-// (CI=true) missing tools fail it instead, since .ci/run installs them.
-func needNetns(t *testing.T) {
+// (CI=true) a missing tool fails it instead, since .ci/run installs them.
+func needNetns(t testing.TB) {
 	t.Helper()
-	if os.Geteuid() != 0 {
+	switch err := faultkit.Available(); {
+	case err == nil:
+	case errors.Is(err, faultkit.ErrNotRoot):
 		t.Skip("cable-pull tests need root (network namespaces, veth, nftables); CI runs them as root")
-	}
-	for _, tool := range []string{"ip", "nft", "ss"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			if os.Getenv("CI") != "" {
-				t.Fatalf("%s not installed: .ci/run must install it", tool)
-			}
-			t.Skipf("cable-pull tests need %s (apt-get install nftables iproute2)", tool)
-		}
+	case os.Getenv("CI") != "":
+		t.Fatalf("%v: .ci/run must install it", err)
+	default:
+		t.Skip(err)
 	}
 }
 

@@ -3,12 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -24,16 +24,14 @@ import (
 // connection in the client's network namespace) and checks that the stuck
 // row is shown first, in phase write, with its cause in words.
 func TestConnsDuringCablePull(t *testing.T) {
-	if os.Geteuid() != 0 {
+	switch err := faultkit.Available(); {
+	case err == nil:
+	case errors.Is(err, faultkit.ErrNotRoot):
 		t.Skip("cable-pull tests need root (network namespaces, veth, nftables); CI runs them as root")
-	}
-	for _, tool := range []string{"ip", "nft", "ss"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			if os.Getenv("CI") != "" {
-				t.Fatalf("%s not installed: .ci/run must install it", tool)
-			}
-			t.Skipf("cable-pull tests need %s", tool)
-		}
+	case os.Getenv("CI") != "":
+		t.Fatalf("%v: .ci/run must install it", err)
+	default:
+		t.Skip(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
