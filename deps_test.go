@@ -26,7 +26,7 @@ var allowed = map[string][]string{
 	"status":    {"governor"},
 	"auth":      {},
 	"session":   {},
-	"config":    {},
+	"config":    {"route"},
 	"upload":    {},
 	"cgi":       {},
 	"tlsconf":   {},

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"github.com/vigilhttp/vigil/route"
 	"os"
 	"path/filepath"
 	"slices"
@@ -274,7 +275,7 @@ func syntaxError(name string, data []byte, err error) error {
 	if e.Key != "" && e.Key == key && val != "" && !strings.ContainsAny(val[:1], `"'[{`) {
 		if _, err := time.ParseDuration(val); err == nil {
 			e.Msg = fmt.Sprintf("write a duration as a string: %q", val)
-		} else if _, err := ParseSize(val); err == nil {
+		} else if _, err := route.ParseSize(val); err == nil {
 			e.Msg = fmt.Sprintf("write a size as a string or a plain integer: %q", val)
 		}
 	}

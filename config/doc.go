@@ -18,7 +18,7 @@
 //   - durations are strings for time.ParseDuration ("30s", "1m30s"), never
 //     negative;
 //   - sizes (body-limit, and min-rate in bytes per second) are integers or
-//     strings with a unit ("64MiB", "16KiB", "1MB"), see ParseSize; never
+//     strings with a unit ("64MiB", "16KiB", "1MB"), see route.ParseSize; never
 //     negative;
 //   - relative paths (root, route, auth, access-log, and admin "unix:PATH")
 //     are resolved against the directory of the configuration file, so a

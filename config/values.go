@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"github.com/vigilhttp/vigil/route"
 	"log/slog"
 	"math"
 	"net"
@@ -140,7 +141,7 @@ func size(dst *int64) func(any) error {
 			*dst = v
 			return nil
 		case string:
-			n, err := ParseSize(v)
+			n, err := route.ParseSize(v)
 			if err != nil {
 				return err
 			}

@@ -180,7 +180,7 @@ func (r *Rule) set(key, val string, handlers []string) error {
 	case "redirect":
 		err = r.setRedirect(val)
 	case "limit-body":
-		r.Policy.BodyLimit, err = parseSize(val)
+		r.Policy.BodyLimit, err = ParseSize(val)
 	case "stall-timeout":
 		r.Policy.StallTimeout, err = parseDuration(val)
 	case "transfer-timeout":
@@ -188,7 +188,7 @@ func (r *Rule) set(key, val string, handlers []string) error {
 	case "handler-timeout":
 		r.Policy.HandlerTimeout, err = parseDuration(val)
 	case "min-rate":
-		r.Policy.MinRate, err = parseSize(val)
+		r.Policy.MinRate, err = ParseSize(val)
 	default:
 		return fmt.Errorf("unknown key")
 	}
@@ -297,25 +297,4 @@ func parseDuration(s string) (time.Duration, error) {
 		return 0, fmt.Errorf("%q is not a duration like 30s", s)
 	}
 	return d, nil
-}
-
-// parseSize reads a byte count with an optional unit: 64MiB, 16KiB, 1MB,
-// 500 (bytes).
-func parseSize(s string) (int64, error) {
-	units := []struct {
-		suffix string
-		mult   int64
-	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"KB", 1000}, {"MB", 1000 * 1000}, {"GB", 1000 * 1000 * 1000}, {"K", 1 << 10}, {"M", 1 << 20}, {"G", 1 << 30}, {"B", 1}}
-	num, mult := s, int64(1)
-	for _, u := range units {
-		if strings.HasSuffix(s, u.suffix) {
-			num, mult = strings.TrimSuffix(s, u.suffix), u.mult
-			break
-		}
-	}
-	n, err := strconv.ParseInt(num, 10, 64)
-	if err != nil || n < 0 || n > (1<<62)/mult {
-		return 0, fmt.Errorf("%q is not a size like 64MiB", s)
-	}
-	return n * mult, nil
 }
