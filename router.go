@@ -198,18 +198,18 @@ func (rt *router) admit(w http.ResponseWriter, r *http.Request, rule *route.Rule
 			return false
 		}
 	}
-	if rule.Auth == "form" {
-		if _, ok := rt.sessions.User(r); !ok {
-			if to, ok := rule.Redirect(http.StatusUnauthorized); ok {
-				http.Redirect(w, r, to, http.StatusFound)
-				return false
-			}
+	_, inSession := rt.sessions.User(r)
+	if rule.Auth == "form" && !inSession {
+		if to, ok := rule.Redirect(http.StatusUnauthorized); ok {
+			http.Redirect(w, r, to, http.StatusFound)
+			return false
 		}
 	}
 	if _, ok := rt.auth.Check(w, r, rule.Auth, rule.Abilities); !ok {
 		return false
 	}
-	if isUnsafe(r.Method) && rt.viaSession(r) && r.Header.Get("Sec-Fetch-Site") == "" && r.Header.Get("Origin") == "" {
+	viaSession := inSession && r.Header.Get("Authorization") == ""
+	if isUnsafe(r.Method) && viaSession && r.Header.Get("Sec-Fetch-Site") == "" && r.Header.Get("Origin") == "" {
 		// An old browser without Fetch metadata or Origin: a session cookie
 		// alone is not proof of intent; the form must carry the token.
 		if !rt.sessions.CheckCSRF(r) {
@@ -218,11 +218,6 @@ func (rt *router) admit(w http.ResponseWriter, r *http.Request, rule *route.Rule
 		}
 	}
 	return true
-}
-
-func (rt *router) viaSession(r *http.Request) bool {
-	_, ok := rt.sessions.User(r)
-	return ok && r.Header.Get("Authorization") == ""
 }
 
 func isUnsafe(method string) bool {
