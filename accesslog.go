@@ -42,7 +42,7 @@ func newAccessLog(w io.Writer) *accessLog {
 // runs dry.
 func (a *accessLog) run(w io.Writer) {
 	defer close(a.done)
-	bw := bufio.NewWriterSize(w, 32<<10)
+	bw := bufio.NewWriterSize(deadlineWriter{w}, 32<<10)
 	for line := range a.lines {
 		bw.Write(line)
 		a.put(line)
@@ -51,6 +51,23 @@ func (a *accessLog) run(w io.Writer) {
 		}
 	}
 	bw.Flush()
+}
+
+// accessWriteTimeout bounds one write to the access log where the writer
+// supports deadlines (a pipe or a socket behind standard output): a reader
+// that stopped leaves lines dropped, not the writer goroutine stuck.
+const accessWriteTimeout = 5 * time.Second
+
+// deadlineWriter sets a write deadline before each write when the writer
+// has SetWriteDeadline (an *os.File on a pipe does; on a regular file it
+// fails and the write goes ahead unbounded, as disk writes are).
+type deadlineWriter struct{ w io.Writer }
+
+func (d deadlineWriter) Write(p []byte) (int, error) {
+	if dw, ok := d.w.(interface{ SetWriteDeadline(time.Time) error }); ok {
+		dw.SetWriteDeadline(time.Now().Add(accessWriteTimeout))
+	}
+	return d.w.Write(p)
 }
 
 func (a *accessLog) put(b []byte) {

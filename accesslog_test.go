@@ -3,6 +3,7 @@ package vigil
 import (
 	"bytes"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -58,6 +59,27 @@ func TestAccessLog(t *testing.T) {
 		}
 		close(blocked)
 		a.close(2 * time.Second)
+	})
+
+	t.Run("a pipe nobody reads does not hold the writer past its deadline", func(t *testing.T) {
+		pr, pw, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer pr.Close()
+		defer pw.Close()
+		a := newAccessLog(pw)
+		r := httptest.NewRequest("GET", "/"+strings.Repeat("x", 1000), nil)
+		for i := 0; i < 200; i++ { // 200 KB: more than a pipe buffer holds
+			a.log(httpd.Done{Request: r, Status: 200, Start: start})
+		}
+		t0 := time.Now()
+		a.close(2 * accessWriteTimeout)
+		select {
+		case <-a.done:
+		default:
+			t.Fatalf("writer goroutine still blocked %v after close", time.Since(t0))
+		}
 	})
 
 	t.Run("lines reach the writer and close flushes them", func(t *testing.T) {
