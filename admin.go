@@ -82,7 +82,6 @@ func (s *Server) newAdmin() *httpd.Server {
 			MaxConnsPerIP: -1,
 			Logger:        s.log,
 		}),
-		Routes: new(route.Table),
 		// The event stream of the status page is long-lived and bounded by
 		// the status package itself.
 		Default: route.Policy{HandlerTimeout: -1},

@@ -228,7 +228,7 @@ func New(cfg Config) (*Server, error) {
 		s.certs = certs
 		s.log.Info("vigil: TLS certificate", "sha256", certs.Fingerprint())
 	}
-	var policies httpd.Policies = new(route.Table)
+	var policies httpd.Policies // nil: every request gets the defaults
 	demoUI := cfg.Handler == nil && cfg.FS == nil && cfg.Root == ""
 	if cfg.Route != "" || demoUI {
 		rt, err := s.newRouter(h)
