@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -107,6 +108,15 @@ func TestAdmin(t *testing.T) {
 		}
 		if err := srv.Start(); err == nil || !strings.Contains(err.Error(), "another server") {
 			t.Errorf("Start = %v, want a refusal naming another server", err)
+		}
+	})
+
+	t.Run("the status server can be mounted elsewhere, e.g. behind auth", func(t *testing.T) {
+		srv, _ := startLoopback(t, Config{})
+		rec := httptest.NewRecorder()
+		srv.Status().ServeHTTP(rec, httptest.NewRequest("GET", "/conns", nil))
+		if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"conns":`) {
+			t.Errorf("mounted status /conns: %d %.200s", rec.Code, rec.Body.String())
 		}
 	})
 
