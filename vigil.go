@@ -366,6 +366,17 @@ func (s *Server) Addrs() []net.Addr {
 // Governor returns the live connection table.
 func (s *Server) Governor() *governor.Table { return s.gov }
 
+// Shutdown stops accepting and drains connections until ctx is done or
+// Config.ShutdownTimeout has passed, whichever is first; then it cuts the
+// rest. It returns the drain's error (nil if everything finished in time).
+func (s *Server) Shutdown(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.ShutdownTimeout)
+	defer cancel()
+	err := s.http.Shutdown(ctx)
+	s.stopAdmin()
+	return err
+}
+
 // Close cuts every connection and stops listening at once.
 func (s *Server) Close() error {
 	err := s.http.Close()
