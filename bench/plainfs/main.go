@@ -1,7 +1,10 @@
-// Command plainfs is the baseline for bench/wrk.sh: Go's net/http file
-// server with a zero-value http.Server, serving a directory; with
-// --governed, the same server on a governor listener (the governor's own
-// cost, without vigil's HTTP layer and file handler).
+// Command plainfs is the baseline for the benchmarks under bench/: Go's
+// net/http file server with a zero-value http.Server, serving a directory,
+// plus a tiny dynamic response at /action/tiny. With --governed, the same
+// server runs on a governor listener (the governor's own cost, without
+// vigil's HTTP layer and file handler). --pprof serves net/http/pprof on a
+// second, separate listener so a benchmark can count goroutines without
+// touching the server under test.
 package main
 
 import (
@@ -9,6 +12,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"net/http/pprof"
 
 	"github.com/vigilhttp/vigil/governor"
 )
@@ -17,6 +21,7 @@ func main() {
 	listen := flag.String("listen", "127.0.0.1:18082", "address to listen on")
 	root := flag.String("root", ".", "directory to serve")
 	governed := flag.Bool("governed", false, "serve on a governor listener")
+	pprofAddr := flag.String("pprof", "", "serve net/http/pprof on this separate address")
 	flag.Parse()
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
@@ -25,5 +30,16 @@ func main() {
 	if *governed {
 		ln = governor.NewTable(governor.Options{MaxConnsPerIP: -1}).Listen(ln, governor.ListenerOptions{})
 	}
-	log.Fatal(http.Serve(ln, http.FileServer(http.Dir(*root))))
+	if *pprofAddr != "" {
+		dbg := http.NewServeMux()
+		dbg.HandleFunc("/debug/pprof/", pprof.Index)
+		go func() { log.Print(http.ListenAndServe(*pprofAddr, dbg)) }()
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/", http.FileServer(http.Dir(*root)))
+	mux.HandleFunc("/action/tiny", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Write([]byte("ok\n"))
+	})
+	log.Fatal(http.Serve(ln, mux))
 }
