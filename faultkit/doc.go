@@ -12,6 +12,10 @@
 //   - the cable pull (CutConn): an nftables table in one namespace that drops
 //     every packet of one TCP 4-tuple in both directions, so the peer sees no
 //     FIN, no RST and no ACK, while other connections keep working;
+//   - the same cable pull on the caller's own host (CutHere), for `vigil
+//     hangcheck` against a target server: one table matching exactly one
+//     4-tuple of this process, counting the RST, FIN and other packets the
+//     target sends into the cut;
 //   - the kernel's view of sockets (Sockets, WaitGone), read from `ss`,
 //     including orphaned sockets that no process holds any more;
 //   - client-side fault scenarios on a plain net.Conn (Slowloris, SlowBody,
@@ -27,12 +31,16 @@
 //
 // # Privileges and safety
 //
-// Everything that creates a namespace or a rule (NewNetns, NewLink, CutConn)
-// needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN) and the `ip` and `nft`
+// Everything that creates a namespace or a rule (NewNetns, NewLink, CutConn,
+// CutHere) needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN) and the `ip` and `nft`
 // commands; Sockets needs `ss`. The scenarios need no privilege. The package
 // only ever touches namespaces it created: addresses come from the benchmark
 // range 198.18.0.0/15, rules live inside the package's own namespaces, and
-// every Close and Restore removes what was created and is idempotent.
+// every Close and Restore removes what was created and is idempotent. The
+// one exception is CutHere, which its caller uses on purpose against a
+// target it names: its table matches one 4-tuple of the caller's own
+// connection and nothing else, its Restore runs even after cancellation,
+// and RemoveStaleHostCuts deletes the tables of processes that died.
 // Namespace names are "vgl<pid>x<random hex>" plus "s" or "c", so parallel
 // tests and parallel test binaries never collide.
 //
