@@ -44,7 +44,7 @@ var stdlibBanned = map[string][]string{
 
 // extAllowed lists the non-standard modules a package may import.
 var extAllowed = map[string][]string{
-	"status":   {"github.com/VictoriaMetrics/metrics"},
+	"status":   {},
 	"config":   {"github.com/BurntSushi/toml"},
 	"cgi":      {"golang.org/x/sys/"},
 	"governor": {"golang.org/x/sys/"},

@@ -24,7 +24,8 @@
 //
 // Anything else is answered with a JSON error: {"error":"..."}.
 //
-// Package status imports only the standard library, package governor of
-// this module and github.com/VictoriaMetrics/metrics. It must not import the
-// HTTP layer (httpd) or any other package of this module.
+// Package status imports only the standard library and package governor of
+// this module; the metrics are written by hand in the Prometheus text format.
+// It must not import the HTTP layer (httpd) or any other package of this
+// module.
 package status

@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/VictoriaMetrics/metrics"
 	"github.com/vigilhttp/vigil/governor"
 )
 
@@ -83,7 +82,7 @@ func New(opts Options) *Server {
 	if s.started.IsZero() {
 		s.started = time.Now()
 	}
-	s.met = newRequestMetrics(metrics.NewSet(), s)
+	s.met = newRequestMetrics()
 
 	m := s.mux
 	m.HandleFunc("GET /{$}", s.serveRoot)
