@@ -1,0 +1,188 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// legit is the legitimate client: sequential GETs of one small file on one
+// keep-alive connection (Go's http.Transport, at most one connection),
+// reconnecting on error, each request bounded by cfg.timeout. Its results go
+// to the current phase's stats.
+type legit struct {
+	cfg    config
+	client *http.Client
+	url    string
+	dials  atomic.Int64
+	phase  atomic.Pointer[legitStats]
+}
+
+// newLegit builds the client; its connections come from d, from src.
+func newLegit(cfg config, d *dialer, src netip.Addr) *legit {
+	l := &legit{cfg: cfg, url: "http://" + d.target + cfg.small}
+	tr := &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			l.dials.Add(1)
+			return d.dial(ctx, src, 0, cfg.timeout)
+		},
+		MaxIdleConns:        1,
+		MaxIdleConnsPerHost: 1,
+		MaxConnsPerHost:     1,
+		DisableCompression:  true,
+	}
+	l.client = &http.Client{Transport: tr, Timeout: cfg.timeout}
+	return l
+}
+
+// run sends requests, one per cfg.interval (or back to back when slower),
+// until ctx ends; at most one per interval of the whole run.
+func (l *legit) run(ctx context.Context) {
+	defer l.client.CloseIdleConnections()
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		return
+	}
+	next := time.Now()
+	for range int(time.Until(deadline)/l.cfg.interval) + 2 {
+		if ctx.Err() != nil {
+			return
+		}
+		st := l.phase.Load()
+		start := time.Now()
+		err := l.get(ctx)
+		d := time.Since(start)
+		if ctx.Err() != nil {
+			return // cut short by the end of the run, not by the server
+		}
+		st.record(d, err)
+		next = next.Add(l.cfg.interval)
+		if wait := time.Until(next); wait > 0 {
+			sleep(ctx, wait)
+		} else {
+			next = time.Now()
+		}
+	}
+}
+
+// errStatus and errLength are the server's wrong answers.
+type errStatus int
+
+func (e errStatus) Error() string { return fmt.Sprintf("status %d", int(e)) }
+
+var errLength = errors.New("short body")
+
+// get does one request and checks status and length.
+func (l *legit) get(ctx context.Context) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, l.url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := l.client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	n, err := io.Copy(io.Discard, io.LimitReader(resp.Body, l.cfg.smallLen+1))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return errStatus(resp.StatusCode)
+	}
+	if n != l.cfg.smallLen {
+		return errLength
+	}
+	return nil
+}
+
+// legitStats is the legitimate client's record of one phase. Safe for
+// concurrent use.
+type legitStats struct {
+	mu       sync.Mutex
+	requests int             // guarded by mu
+	lat      []time.Duration // guarded by mu: latencies of the successful requests
+	errs     map[string]int  // guarded by mu: failures by kind
+	example  map[string]string
+}
+
+func newLegitStats() *legitStats {
+	return &legitStats{errs: map[string]int{}, example: map[string]string{}}
+}
+
+// record adds one request.
+func (s *legitStats) record(d time.Duration, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.requests++
+	if err == nil {
+		s.lat = append(s.lat, d)
+		return
+	}
+	k := kind(err)
+	s.errs[k]++
+	if _, ok := s.example[k]; !ok {
+		s.example[k] = err.Error()
+	}
+}
+
+// summary returns the phase's figures for the report.
+func (s *legitStats) summary() LegitSummary {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sum := LegitSummary{Requests: s.requests, OK: len(s.lat), Errors: map[string]int{}, Examples: map[string]string{}}
+	for k, v := range s.errs {
+		sum.Errors[k] = v
+		sum.Examples[k] = s.example[k]
+	}
+	if s.requests > 0 {
+		sum.SuccessPct = 100 * float64(len(s.lat)) / float64(s.requests)
+	}
+	if len(s.lat) > 0 {
+		l := slices.Clone(s.lat)
+		slices.Sort(l)
+		sum.P50 = ms(percentile(l, 0.50))
+		sum.P99 = ms(percentile(l, 0.99))
+		sum.Max = ms(l[len(l)-1])
+	}
+	return sum
+}
+
+// percentile returns the nearest-rank p-th percentile of sorted d.
+func percentile(d []time.Duration, p float64) time.Duration {
+	i := int(float64(len(d))*p+0.999999) - 1
+	return d[min(max(i, 0), len(d)-1)]
+}
+
+// kind names a failure for counting.
+func kind(err error) string {
+	var st errStatus
+	var ne net.Error
+	switch {
+	case errors.As(err, &st):
+		return st.Error()
+	case errors.Is(err, errLength):
+		return "short body"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "refused"
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
+		return "reset"
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+		return "timeout"
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "eof"
+	}
+	return "other"
+}
+
+// ms converts d to milliseconds.
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
