@@ -163,21 +163,27 @@ func (r *fromRecorder) ReadFrom(src io.Reader) (int64, error) {
 
 func TestDirFilesReachTheWriterAsDescriptors(t *testing.T) {
 	root, _ := dirFixture(t)
+	if err := os.WriteFile(filepath.Join(root, "big.bin"), make([]byte, DefaultCacheFileSize+1), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	fsys, err := Dir(root)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := New(fsys, Options{})
+	uncached := New(fsys, Options{CacheFileSize: -1})
 	tests := []struct {
 		name   string
+		h      *Handler
 		path   string
 		accept string
 	}{
-		{"a plain file is copied from the file descriptor", "/plain.txt", ""},
-		{"a gzip sibling is copied from the file descriptor", "/style.css", "gzip"},
-		{"a range is copied from the file descriptor", "/plain.txt", ""},
+		{"a plain file is copied from the file descriptor", uncached, "/plain.txt", ""},
+		{"a gzip sibling is copied from the file descriptor", uncached, "/style.css", "gzip"},
+		{"a range is copied from the file descriptor", uncached, "/plain.txt", ""},
+		{"a file too large for the cache is copied from the file descriptor", New(fsys, Options{}), "/big.bin", ""},
 	}
 	for _, tt := range tests {
+		h := tt.h
 		t.Run(tt.name, func(t *testing.T) {
 			w := &fromRecorder{ResponseRecorder: httptest.NewRecorder()}
 			r := request(http.MethodGet, tt.path, "Accept-Encoding", tt.accept)

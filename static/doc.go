@@ -22,6 +22,12 @@
 //   - precompressed siblings: "name.gz" is served instead of "name", with
 //     Content-Encoding: gzip and its own ETag, when the client accepts gzip;
 //     Vary: Accept-Encoding is set on both variants;
+//   - small files in memory (Options.CacheFileSize, 32 KiB by default, up to
+//     Options.CacheSize in all): content, ETag and every header of a full
+//     response made once, a plain GET answered with one write and no open;
+//     each use re-stats the file and its sibling and drops the entry when
+//     size, modification time or mode changed. Larger files are opened per
+//     request and go out with sendfile;
 //   - Dir, an fs.FS over a directory of the operating system that refuses to
 //     follow symbolic links out of it. Its files reach net/http as *os.File,
 //     so responses go out with sendfile.

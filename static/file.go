@@ -33,6 +33,12 @@ func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, name string,
 		h.fail(w, r, http.StatusInternalServerError, fmt.Errorf("%s: file does not implement io.Seeker", name))
 		return
 	}
+	if h.cache.fits(fi.Size()) {
+		if e := h.fill(r, name, f, fi, contentType(name)); e != nil {
+			h.serveEntry(w, r, e)
+			return
+		}
+	}
 	if of, ok := f.(*os.File); ok {
 		rs = &sizedFile{f: of, size: fi.Size()}
 	}

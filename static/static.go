@@ -27,6 +27,15 @@ type Options struct {
 	// Logger receives one line per failed request: Debug for 404, Error for
 	// a 500. Nil means discard.
 	Logger *slog.Logger
+
+	// CacheFileSize is the largest file, in bytes, kept in memory with its
+	// response headers made once (a precompressed sibling counts apart,
+	// under the same bound). Zero means DefaultCacheFileSize; negative
+	// disables the cache.
+	CacheFileSize int64
+	// CacheSize caps the bytes of file content kept in memory; once it is
+	// reached no more files are added. Zero means DefaultCacheSize.
+	CacheSize int64
 }
 
 // Handler serves the files of an fs.FS. It is an http.Handler, safe for
@@ -40,6 +49,7 @@ type Handler struct {
 	// time, keyed by hashKey. sync.Map guards itself; an entry is written
 	// once per file and never changes.
 	hashes sync.Map
+	cache  cache // small files in memory; guards itself
 }
 
 // New returns a Handler serving the files of fsys as configured by opts.
@@ -50,6 +60,16 @@ func New(fsys fs.FS, opts Options) *Handler {
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
+	}
+	h.cache.maxFile, h.cache.maxSize = opts.CacheFileSize, opts.CacheSize
+	if h.cache.maxFile == 0 {
+		h.cache.maxFile = DefaultCacheFileSize
+	}
+	if h.cache.maxSize == 0 {
+		h.cache.maxSize = DefaultCacheSize
+	}
+	if h.cache.maxFile < 0 || h.cache.maxSize < 0 {
+		h.cache.maxFile = 0
 	}
 	return h
 }
@@ -80,6 +100,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if code != 0 {
 		h.fail(w, r, code, nil)
 		return
+	}
+	if !slash {
+		if e := h.cache.lookup(h.fsys, name); e != nil {
+			h.serveEntry(w, r, e)
+			return
+		}
 	}
 	f, fi, ok := h.open(w, r, name)
 	if !ok {
@@ -127,6 +153,10 @@ func (h *Handler) serveIndex(w http.ResponseWriter, r *http.Request, dir string)
 	name := path.Join(dir, h.index)
 	if !fs.ValidPath(name) || path.Dir(name) != dir {
 		h.fail(w, r, http.StatusNotFound, nil)
+		return
+	}
+	if e := h.cache.lookup(h.fsys, name); e != nil {
+		h.serveEntry(w, r, e)
 		return
 	}
 	f, fi, ok := h.open(w, r, name)
