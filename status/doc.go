@@ -20,7 +20,11 @@
 //	POST /conns/{id}/kill    close a connection abortively
 //	GET  /handlers           in-flight handlers as JSON, with stacks past ?threshold=
 //	GET  /metrics            Prometheus text exposition
-//	GET  /debug/pprof/...    net/http/pprof
+//	GET  /debug/pprof/...    the pages of net/http/pprof, served from runtime/pprof
+//
+// Build tags drop parts for the smallest devices: with -tags nometrics
+// /metrics answers 404 and ObserveRequest does nothing; with -tags nopprof
+// /debug/pprof/ answers 404. The status page then leaves out their links.
 //
 // Anything else is answered with a JSON error: {"error":"..."}.
 //

@@ -32,6 +32,10 @@ type requestMetrics struct {
 	sumInSec float64                      // guarded by mu
 }
 
+// metricsBuilt says /metrics is served: this build is without -tags
+// nometrics.
+const metricsBuilt = true
+
 func newRequestMetrics() *requestMetrics { return new(requestMetrics) }
 
 // ObserveRequest records a completed request: its status code (counted by

@@ -35,6 +35,8 @@ type pageData struct {
 	Stats     Counters
 	Closed    []pair // closes by cause, non-zero, in governor.Causes order
 	Rows      []rowView
+	Metrics   bool // /metrics is built in (not -tags nometrics)
+	Pprof     bool // /debug/pprof/ is built in (not -tags nopprof)
 }
 
 type pair struct{ K, V string }
@@ -56,6 +58,8 @@ func (s *Server) servePage(w http.ResponseWriter, r *http.Request) {
 		Uptime:    uptimeText(now.Sub(s.started)),
 		StartedMS: s.started.UnixMilli(),
 		Stats:     Counters{Open: st.Open, Accepted: st.Accepted, Refused: st.Refused},
+		Metrics:   metricsBuilt,
+		Pprof:     pprofBuilt,
 	}
 	for k, v := range s.opts.Info {
 		d.Info = append(d.Info, pair{k, v})

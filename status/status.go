@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
-	"net/http/pprof" // also registers on http.DefaultServeMux; vigil never serves that mux
 	"sync"
 	"time"
 
@@ -94,15 +93,7 @@ func New(opts Options) *Server {
 	m.HandleFunc("POST /conns/{id}/kill", s.serveKill)
 	m.HandleFunc("GET /handlers", s.serveHandlers)
 	m.HandleFunc("GET /metrics", s.serveMetrics)
-	// net/http/pprof's handlers, mounted here explicitly. Importing the
-	// package also registers them on http.DefaultServeMux as a side effect;
-	// that is harmless only because vigil never serves DefaultServeMux.
-	m.HandleFunc("GET /debug/pprof/", pprof.Index)
-	m.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
-	m.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
-	m.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
-	m.HandleFunc("POST /debug/pprof/symbol", pprof.Symbol)
-	m.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	s.handlePprof(m) // pprof.go; absent with -tags nopprof
 	return s
 }
 
