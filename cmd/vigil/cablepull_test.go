@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -113,7 +114,7 @@ func TestConnsDuringCablePull(t *testing.T) {
 	}
 	// Cut mid-flight the peer leaves data unacknowledged; cut at a closed
 	// window it leaves window probes unanswered. Either way it is gone.
-	if !strings.Contains(first, "probably gone") || !strings.Contains(first, "3.0s") {
+	if !strings.Contains(first, "probably gone") || !regexp.MustCompile(`\b3\.[0-4]s\b`).MatchString(first) {
 		t.Errorf("stuck row does not say the peer is gone, 3 s without progress: %q", first)
 	}
 

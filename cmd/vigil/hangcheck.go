@@ -44,10 +44,26 @@ Scenarios (--scenarios, comma-separated; default all of them):
   zero-window         GET --large with a small receive buffer, never read
   reset-mid-response  GET --large, read 16 KiB, then reset (RST)
   idle-hold           one keep-alive request, then silence
+  cable-pull-download (root) GET --large, read 64 KiB, then pull the cable
+  cable-pull-header   (root) half a request header, then pull the cable
+  cable-pull-idle     (root) one keep-alive HEAD, then pull the cable
   flood               --conns connections that send nothing; a fresh probe
                       must still be served (a 503 from a cap counts)
   replay              the built-in bad-input set (path traversal, framing,
                       oversized and malformed requests), 5s per case
+
+"cable-pull" selects the three cable pulls. A cable pull adds an nftables
+table on this host that drops every packet of that one connection (its
+4-tuple) both ways, so the target sees a peer that is silently gone; the
+table is removed on exit, also on Ctrl-C (and tables left by a killed run
+are removed by the next one). For a target on this host, HELD is until the
+target's socket is gone from the kernel (orphans included); for a remote
+target, until it sends a RST or FIN into the cut, and a target that drops
+the connection without a packet is found only at --max-wait. Without root
+the cable pulls are skipped with a note.
+
+ENDED: fin (graceful close), rst (reset, or for a cable pull a connection
+the target's kernel dropped without a packet), open (still open at the cap).
 
 Exit status 1 when a scenario finds a problem (a probe not served, a
 connection held to the cap, a replay verdict not met).
@@ -56,7 +72,8 @@ Flags:
 `
 
 // hangcheckScenarios lists the scenarios in the order they run.
-var hangcheckScenarios = []string{"slowloris", "slow-body", "zero-window", "reset-mid-response", "idle-hold", "flood", "replay"}
+var hangcheckScenarios = []string{"slowloris", "slow-body", "zero-window", "reset-mid-response", "idle-hold",
+	"cable-pull-download", "cable-pull-header", "cable-pull-idle", "flood", "replay"}
 
 const (
 	// probeEvery is the gap between background probes; the first one is
@@ -73,7 +90,7 @@ const (
 )
 
 // rowFormat prints one row of the table.
-const rowFormat = "%-18s %6s %-5s %-6s %8s  %s\n"
+const rowFormat = "%-20s %6s %-5s %-6s %8s  %s\n"
 
 // row is one scenario's outcome, as printed and as JSON.
 type row struct {
@@ -137,6 +154,10 @@ func hangcheck(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	} else if *list != "" {
 		names = nil
 		for _, n := range strings.Split(*list, ",") {
+			if n == "cable-pull" {
+				names = append(names, cablePullScenarios...)
+				continue
+			}
 			if !slices.Contains(hangcheckScenarios, n) {
 				return usageError{fmt.Sprintf("hangcheck: unknown scenario %q (known: %s)", n, strings.Join(hangcheckScenarios, ","))}
 			}
@@ -145,6 +166,9 @@ func hangcheck(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	tg, err := resolveTarget(ctx, flags.Arg(0), *own)
 	if err != nil {
+		return err
+	}
+	if names, err = cablePullReady(ctx, names, *list != "", stderr); err != nil {
 		return err
 	}
 	var rows []row
@@ -240,6 +264,8 @@ func runScenario(ctx context.Context, tg target, o hangcheckOpts, name string) r
 		err = connScenario(sctx, tg, o, &r)
 	case "reset-mid-response":
 		err = resetMidResponse(sctx, tg, o, &r)
+	case "cable-pull-download", "cable-pull-header", "cable-pull-idle":
+		err = cablePull(sctx, tg, o, &r)
 	case "flood":
 		err = flood(sctx, tg, o, &r)
 	case "replay":
@@ -260,6 +286,9 @@ func runScenario(ctx context.Context, tg target, o hangcheckOpts, name string) r
 	if err != nil {
 		r.Detail = strings.TrimSpace(r.Detail + " error: " + err.Error())
 		r.Problem = true
+	}
+	if pl.err != nil {
+		r.Detail += "; a probe failed: " + pl.err.Error()
 	}
 	if !r.ProbeOK || (r.Ended == faultkit.EndedOpen && r.Held >= 0.95*o.maxWait.Seconds()) {
 		r.Problem = true
@@ -408,6 +437,7 @@ type probeLoop struct {
 	ok    bool
 	worst time.Duration
 	n     int
+	err   error // the first failed probe's error
 }
 
 // startProbes starts a probe loop bounded by ctx.
@@ -427,13 +457,15 @@ func startProbes(ctx context.Context, tg target) *probeLoop {
 			pctx, pcancel := context.WithTimeout(ctx, probeTimeout)
 			_, lat, err := probeOnce(pctx, tg)
 			pcancel()
-			if ctx.Err() != nil {
-				return // cut short by the scenario's end: not a verdict
+			if dl, ok := ctx.Deadline(); ctx.Err() != nil || ok && !time.Now().Before(dl) {
+				// Cut short by the scenario's end (the dial's deadline
+				// can pass just before ctx reports it): not a verdict.
+				return
 			}
 			pl.n++
 			pl.worst = max(pl.worst, lat)
-			if err != nil {
-				pl.ok = false
+			if err != nil && pl.ok {
+				pl.ok, pl.err = false, err
 			}
 		}
 	}()

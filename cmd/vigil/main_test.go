@@ -18,7 +18,17 @@ import (
 	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// asMainEnv makes the test binary run vigil's main instead of the tests, so
+// a test can run "vigil ..." as a process, e.g. inside a network namespace.
+const asMainEnv = "VIGIL_TEST_AS_MAIN"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(asMainEnv) == "1" {
+		main()
+		os.Exit(0)
+	}
+	goleak.VerifyTestMain(m)
+}
 
 // startServe runs "vigil serve args..." and returns its base URL, read from
 // the "listening" log line, and a function that stops it and returns run's

@@ -1,0 +1,319 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/vigilhttp/vigil/faultkit"
+)
+
+// cablePullScenarios are the scenarios that pull the cable of one
+// connection; they need root and nft. "cable-pull" in --scenarios selects
+// all of them.
+var cablePullScenarios = []string{"cable-pull-download", "cable-pull-header", "cable-pull-idle"}
+
+const (
+	// cutPollEvery is how often a cable pull reads its counters and, for a
+	// target on this host, the target's socket.
+	cutPollEvery = 100 * time.Millisecond
+	// cutReadFirst is how much of the --large response cable-pull-download
+	// reads before the cut.
+	cutReadFirst = 64 << 10
+	// cutPrepare bounds the request (and response) before a cut.
+	cutPrepare = 10 * time.Second
+	// lateReply bounds the wait for the target's answer to the segment a
+	// remote cable pull sends once the cable is back.
+	lateReply = 2 * time.Second
+)
+
+// cablePull runs one cable-pull scenario: it brings a fresh connection into
+// the scenario's state (reading a large response, half-way through a
+// header, idle after a response), drops every packet of its 4-tuple on this
+// host in both directions, and watches what the target does with a peer
+// that vanished: for a target on this host, until its socket is gone from
+// the kernel (`ss`, orphans included); for a remote target, until it sends
+// a RST or FIN into the cut. The cut is removed whatever happens.
+func cablePull(ctx context.Context, tg target, o hangcheckOpts, r *row) (err error) {
+	c, err := faultkit.DialTCP(ctx, tg.addr, faultkit.DialOptions{})
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	what, err := prepareCut(ctx, c, tg, o, r.Scenario)
+	if err != nil {
+		return err
+	}
+	cut, err := faultkit.CutHere(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		// Runs even after Ctrl-C: Restore ignores cancellation.
+		err = errors.Join(err, cut.Restore(ctx))
+	}()
+	w := watchCut(ctx, cut, isLocal(cut.Remote.Addr()))
+	if !w.local && w.ended == faultkit.EndedOpen && w.err == nil && ctx.Err() == nil {
+		w.lateCheck(ctx, c, cut)
+	}
+	// With the cut still in place our reset goes nowhere; after a late
+	// check it ends the target's socket, the test being over.
+	c.SetLinger(0)
+	c.Close()
+	r.Held, r.Ended = w.held.Seconds(), w.ended
+	r.Detail = what + "; " + w.describe()
+	return w.err
+}
+
+// prepareCut brings c into the scenario's state and says what it did.
+func prepareCut(ctx context.Context, c *net.TCPConn, tg target, o hangcheckOpts, scenario string) (string, error) {
+	dl := time.Now().Add(cutPrepare)
+	if d, ok := ctx.Deadline(); ok && d.Before(dl) {
+		dl = d
+	}
+	c.SetDeadline(dl)
+	defer c.SetDeadline(time.Time{})
+	switch scenario {
+	case "cable-pull-download":
+		if _, err := io.WriteString(c, "GET "+o.large+" HTTP/1.1\r\nHost: "+tg.host+"\r\n\r\n"); err != nil {
+			return "", fmt.Errorf("request: %w", err)
+		}
+		n, err := io.CopyN(io.Discard, c, cutReadFirst)
+		if err != nil {
+			return "", fmt.Errorf("GET %s: read %d B of the response, then %w (cable-pull-download needs --large of more than %d KiB)", o.large, n, err, cutReadFirst>>10)
+		}
+		return fmt.Sprintf("GET %s, read %d KiB, cut", o.large, n>>10), nil
+	case "cable-pull-header":
+		head := "GET " + tg.path + " HTTP/1.1\r\nHost: " + tg.host + "\r\nUser-Agent: vigil-hangcheck\r\n"
+		if _, err := io.WriteString(c, head); err != nil {
+			return "", fmt.Errorf("request: %w", err)
+		}
+		return fmt.Sprintf("sent %d B of a header, cut", len(head)), nil
+	default: // cable-pull-idle
+		if _, err := io.WriteString(c, "HEAD "+tg.path+" HTTP/1.1\r\nHost: "+tg.host+"\r\n\r\n"); err != nil {
+			return "", fmt.Errorf("request: %w", err)
+		}
+		br := bufio.NewReaderSize(c, 4096)
+		status, err := readStatus(br)
+		for i := 0; err == nil && i < 200; i++ {
+			var line []byte
+			line, err = br.ReadSlice('\n')
+			if err == nil && len(strings.TrimSpace(string(line))) == 0 {
+				break
+			}
+		}
+		if err != nil {
+			return "", fmt.Errorf("HEAD %s: %w", tg.path, err)
+		}
+		return fmt.Sprintf("HEAD %s answered %d, idle, cut", tg.path, status), nil
+	}
+}
+
+// cutWatch is what watchCut saw.
+type cutWatch struct {
+	local  bool              // the target is on this host: its socket is visible
+	seen   faultkit.Seen     // the target's packets into the cut
+	rstAt  time.Duration     // first RST, 0 if none
+	finAt  time.Duration     // first FIN, 0 if none
+	last   time.Duration     // the target's last packet, 0 if none
+	gone   time.Duration     // the target's socket vanished (local only)
+	silent bool              // a remote target dropped it without a packet
+	state  string            // the target socket's last state (local only)
+	held   time.Duration     // what the row reports
+	ended  string            // what the row reports
+	err    error             // a failure of the watch itself
+	start  time.Time         // the cut
+	addrs  [2]netip.AddrPort // the target's socket: local, remote
+}
+
+// watchCut polls the cut until the target let the connection go or ctx
+// ends.
+func watchCut(ctx context.Context, cut *faultkit.HostCut, local bool) *cutWatch {
+	w := &cutWatch{local: local, start: time.Now(), ended: faultkit.EndedOpen, addrs: [2]netip.AddrPort{cut.Remote, cut.Local}}
+	t := time.NewTicker(cutPollEvery)
+	defer t.Stop()
+	for range 1 << 20 {
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		now := time.Since(w.start)
+		seen, err := cut.Seen(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				w.err = err
+			}
+			break
+		}
+		if seen.Total() != w.seen.Total() {
+			w.last = now
+		}
+		if seen.RST > 0 && w.rstAt == 0 {
+			w.rstAt = now
+		}
+		if seen.FIN > 0 && w.finAt == 0 {
+			w.finAt = now
+		}
+		w.seen = seen
+		if !local {
+			if seen.RST > 0 || seen.FIN > 0 {
+				w.held = min(nonZero(w.rstAt), nonZero(w.finAt))
+				w.ended = w.endedBy()
+				return w
+			}
+			continue
+		}
+		present, state, err := targetSocket(ctx, w.addrs[0], w.addrs[1])
+		if err != nil {
+			if ctx.Err() == nil {
+				w.err = err
+			}
+			break
+		}
+		if !present {
+			w.gone, w.held = now, now
+			w.ended = w.endedBy()
+			return w
+		}
+		w.state = state
+	}
+	w.held = time.Since(w.start)
+	return w
+}
+
+// nonZero returns d, or a very long duration for 0 (for min).
+func nonZero(d time.Duration) time.Duration {
+	if d == 0 {
+		return 1<<63 - 1
+	}
+	return d
+}
+
+// endedBy is the ending once the target let go: "rst" for a reset or for a
+// connection its kernel dropped without sending anything (an abort all the
+// same), "fin" for a graceful close.
+func (w *cutWatch) endedBy() string {
+	if w.finAt != 0 && (w.rstAt == 0 || w.finAt < w.rstAt) {
+		return faultkit.EndedFIN
+	}
+	return faultkit.EndedRST
+}
+
+// lateCheck runs at the cap for a remote target that sent neither RST nor
+// FIN: with the cable back, an empty line on the old connection (which HTTP
+// servers ignore between requests) is answered by a reset if the target
+// dropped the connection silently, and by anything else if it still holds
+// it.
+func (w *cutWatch) lateCheck(ctx context.Context, c *net.TCPConn, cut *faultkit.HostCut) {
+	if err := cut.Restore(ctx); err != nil {
+		w.err = err
+		return
+	}
+	c.SetDeadline(time.Now().Add(lateReply))
+	_, err := io.WriteString(c, "\r\n")
+	if err == nil {
+		_, err = io.Copy(io.Discard, io.LimitReader(c, 1<<30))
+	}
+	if errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) {
+		w.ended, w.held, w.silent = faultkit.EndedRST, w.last, true
+	}
+}
+
+// describe says what the target did, in words.
+func (w *cutWatch) describe() string {
+	var parts []string
+	parts = append(parts, fmt.Sprintf("target sent %d packets into the cut (%d RST, %d FIN)", w.seen.Total(), w.seen.RST, w.seen.FIN))
+	if w.rstAt > 0 {
+		parts = append(parts, fmt.Sprintf("RST at %.1fs", w.rstAt.Seconds()))
+	}
+	if w.finAt > 0 {
+		parts = append(parts, fmt.Sprintf("FIN at %.1fs", w.finAt.Seconds()))
+	}
+	switch {
+	case w.local && w.gone > 0:
+		parts = append(parts, fmt.Sprintf("its socket gone at %.1fs", w.gone.Seconds()))
+		if w.rstAt == 0 && w.finAt == 0 {
+			parts = append(parts, "dropped by its kernel without a packet")
+		}
+	case w.local:
+		parts = append(parts, "its socket still there ("+w.state+")")
+	case w.silent:
+		parts = append(parts, fmt.Sprintf("reset when the cable came back at the cap: dropped without a packet, after its last one at %.1fs", w.last.Seconds()))
+	case w.ended == faultkit.EndedOpen && w.last > 0:
+		parts = append(parts, fmt.Sprintf("its last retransmission at %.1fs", w.last.Seconds()))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// targetSocket reports whether the kernel still has the target's socket
+// local→remote in a state other than TIME-WAIT, and that state.
+func targetSocket(ctx context.Context, local, remote netip.AddrPort) (bool, string, error) {
+	socks, err := faultkit.Sockets(ctx, nil, local.Port())
+	if err != nil {
+		return false, "", err
+	}
+	for _, s := range socks {
+		if s.State != "TIME-WAIT" && s.Local == local && s.Remote == remote {
+			return true, s.State, nil
+		}
+	}
+	return false, "", nil
+}
+
+// isLocal reports whether ip is an address of this host, where the
+// target's sockets can be seen.
+func isLocal(ip netip.Addr) bool {
+	if ip.IsLoopback() {
+		return true
+	}
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return false
+	}
+	for _, a := range addrs {
+		if p, err := netip.ParsePrefix(a.String()); err == nil && p.Addr().Unmap() == ip {
+			return true
+		}
+	}
+	return false
+}
+
+// cablePullReady checks that the cable pulls among names can run here and
+// removes the tables a killed earlier run left behind. Without root or nft
+// it drops them from names with a note on stderr, or fails if the user asked
+// for them by name.
+func cablePullReady(ctx context.Context, names []string, explicit bool, stderr io.Writer) ([]string, error) {
+	if !slices.ContainsFunc(names, func(n string) bool { return slices.Contains(cablePullScenarios, n) }) {
+		return names, nil
+	}
+	err := faultkit.Available()
+	if err == nil {
+		if removed, rerr := faultkit.RemoveStaleHostCuts(ctx); rerr != nil {
+			err = rerr
+		} else if len(removed) > 0 {
+			fmt.Fprintf(stderr, "hangcheck: removed %d cable-pull table(s) left by an earlier run: %s\n", len(removed), strings.Join(removed, " "))
+		}
+	}
+	if err == nil {
+		return names, nil
+	}
+	if errors.Is(err, faultkit.ErrNotRoot) {
+		err = fmt.Errorf("the cable-pull scenarios need root for nftables: %w", err)
+	}
+	if explicit {
+		return nil, fmt.Errorf("hangcheck: %w", err)
+	}
+	fmt.Fprintf(stderr, "hangcheck: skipping the cable-pull scenarios: %v\n", err)
+	return slices.DeleteFunc(slices.Clone(names), func(n string) bool { return slices.Contains(cablePullScenarios, n) }), nil
+}

@@ -1,0 +1,178 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vigilhttp/vigil"
+	"github.com/vigilhttp/vigil/faultkit"
+)
+
+// hangcheckInNetns runs "vigil hangcheck args..." as a process inside ns
+// (the test binary, re-executed as vigil), so that its connections, probes
+// and its nftables table all live in the test's own namespace, and returns
+// its rows and whether it exited with a problem.
+func hangcheckInNetns(t *testing.T, ns *faultkit.Netns, args ...string) ([]row, bool) {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", ns.Name, exe, "hangcheck", "--json"}, args...)...)
+	cmd.Env = append(os.Environ(), asMainEnv+"=1")
+	cmd.WaitDelay = time.Second
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	problem := false
+	var exit *exec.ExitError
+	switch {
+	case errors.As(err, &exit) && exit.ExitCode() == 1:
+		problem = true
+	case err != nil:
+		t.Fatalf("hangcheck: %v\n%s", err, stderr.String())
+	}
+	var rows []row
+	if err := json.Unmarshal(out, &rows); err != nil {
+		t.Fatalf("hangcheck --json: %v\n%s\n%s", err, out, stderr.String())
+	}
+	for _, r := range rows {
+		t.Logf("%-20s held %.2fs ended %-4s probe_ok %v: %s", r.Scenario, r.Held, r.Ended, r.ProbeOK, r.Detail)
+	}
+	if tables, err := ns.Exec(t.Context(), "nft", "list", "tables"); err != nil || strings.Contains(string(tables), "vglhc") {
+		t.Errorf("nft tables after hangcheck: %q, %v; want none of hangcheck's", tables, err)
+	}
+	return rows, problem
+}
+
+// TestHangcheckCablePull is the short cable-pull hangcheck CI runs: vigil
+// with 2 s bounds in a namespace of the test's own, the three cable pulls
+// against it on loopback; then a zero-value net/http server, which holds a
+// half-sent header of a vanished peer to the cap.
+func TestHangcheckCablePull(t *testing.T) {
+	switch err := faultkit.Available(); {
+	case err == nil:
+	case errors.Is(err, faultkit.ErrNotRoot):
+		t.Skip("cable-pull tests need root (network namespaces, nftables); CI runs them as root")
+	case os.Getenv("CI") != "":
+		t.Fatalf("%v: .ci/run must install it", err)
+	default:
+		t.Skip(err)
+	}
+	ns, err := faultkit.NewNetns(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ns.Close() })
+
+	t.Run("vigil cuts every pulled cable within its bounds and serves others meanwhile", func(t *testing.T) {
+		ln, err := ns.Listen(t.Context(), "tcp", "127.0.0.1:8080")
+		if err != nil {
+			t.Fatal(err)
+		}
+		root := t.TempDir()
+		if err := os.WriteFile(filepath.Join(root, "index.html"), []byte("<p>up</p>"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		big, err := os.Create(filepath.Join(root, "big.bin"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		big.Truncate(64 << 20)
+		big.Close()
+		srv, err := vigil.New(vigil.Config{
+			Listeners:     []net.Listener{ln},
+			Root:          root,
+			StallTimeout:  2 * time.Second,
+			HeaderTimeout: 2 * time.Second,
+			IdleTimeout:   2 * time.Second,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := srv.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { srv.Close() })
+		rows, problem := hangcheckInNetns(t, ns, "--scenarios", "cable-pull", "--max-wait", "15s", "--large", "/big.bin", "http://127.0.0.1:8080/")
+		if problem || len(rows) != 3 {
+			t.Fatalf("hangcheck found a problem or gave %d rows, want 3 without", len(rows))
+		}
+		// Bounds: stall or header 2 s; idle 2 s, then the orphaned FIN
+		// until TCP_USER_TIMEOUT (= stall, 2 s). Plus 1 s of slack.
+		want := map[string]struct {
+			ended  string
+			lo, hi float64
+		}{
+			"cable-pull-download": {"rst", 1.8, 3},
+			"cable-pull-header":   {"rst", 1.8, 3},
+			"cable-pull-idle":     {"fin", 3.8, 5.5},
+		}
+		for _, r := range rows {
+			w := want[r.Scenario]
+			if r.Ended != w.ended || r.Held < w.lo || r.Held > w.hi || !r.ProbeOK {
+				t.Errorf("%s: ended %s after %.2fs, probe_ok %v; want %s within %.1f–%.1fs, probes served", r.Scenario, r.Ended, r.Held, r.ProbeOK, w.ended, w.lo, w.hi)
+			}
+		}
+	})
+	t.Run("against a remote target it reads the cut's counters: a RST from vigil, silence from net/http until the cap", func(t *testing.T) {
+		link, err := faultkit.NewLink(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { link.Close() })
+		ln, err := link.Server.Listen(t.Context(), "tcp", net.JoinHostPort(link.ServerIP.String(), "8080"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv, err := vigil.New(vigil.Config{Listeners: []net.Listener{ln}, HeaderTimeout: 2 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := srv.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { srv.Close() })
+		ln2, err := link.Server.Listen(t.Context(), "tcp", net.JoinHostPort(link.ServerIP.String(), "8081"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		hs := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})}
+		go hs.Serve(ln2)
+		t.Cleanup(func() { hs.Close() })
+
+		base := "http://" + link.ServerIP.String()
+		rows, problem := hangcheckInNetns(t, link.Client, "--i-own-this-target", "--scenarios", "cable-pull-header", "--max-wait", "10s", base+":8080/")
+		if problem || len(rows) != 1 || rows[0].Ended != "rst" || rows[0].Held < 1.8 || rows[0].Held > 3 {
+			t.Errorf("vigil: rows %+v, problem %v; want rst after about 2 s", rows, problem)
+		}
+		rows, problem = hangcheckInNetns(t, link.Client, "--i-own-this-target", "--scenarios", "cable-pull-header", "--max-wait", "3s", base+":8081/")
+		if !problem || len(rows) != 1 || rows[0].Ended != "open" || rows[0].Held < 2.9 {
+			t.Errorf("net/http: rows %+v, problem %v; want open at the 3 s cap", rows, problem)
+		}
+	})
+	t.Run("a zero-value net/http server holds a vanished peer's half header to the cap", func(t *testing.T) {
+		ln, err := ns.Listen(t.Context(), "tcp", "127.0.0.1:8081")
+		if err != nil {
+			t.Fatal(err)
+		}
+		hs := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})}
+		go hs.Serve(ln)
+		t.Cleanup(func() { hs.Close() })
+		rows, problem := hangcheckInNetns(t, ns, "--scenarios", "cable-pull-header", "--max-wait", "3s", "http://127.0.0.1:8081/")
+		if !problem || len(rows) != 1 || rows[0].Ended != "open" || rows[0].Held < 2.9 || !strings.Contains(rows[0].Detail, "still there (ESTAB)") {
+			t.Errorf("rows %+v, problem %v; want one row open at the 3 s cap with its socket ESTAB, and exit status 1", rows, problem)
+		}
+	})
+}
