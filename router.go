@@ -12,7 +12,6 @@ import (
 	"sync/atomic"
 
 	"github.com/vigilhttp/vigil/auth"
-	"github.com/vigilhttp/vigil/cgi"
 	"github.com/vigilhttp/vigil/route"
 	"github.com/vigilhttp/vigil/session"
 	"github.com/vigilhttp/vigil/static"
@@ -382,7 +381,11 @@ func newSite(rules *route.Rules, root string, log *slog.Logger) (*site, error) {
 		// The child's run time ends a little before the handler's deadline, so
 		// that a child that overruns is a 502 from the CGI host, with its
 		// reason logged, rather than a bare handler timeout.
-		st.cgis[r] = cgi.New(cgi.Options{Dir: dir, Prefix: r.Prefix, RunTimeout: r.Policy.HandlerTimeout * 9 / 10, Logger: log})
+		h, err := newCGI(dir, r.Prefix, r.Policy.HandlerTimeout*9/10, log) // handler_cgi.go; an error with -tags nocgi
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", r.Source, err)
+		}
+		st.cgis[r] = h
 	}
 	for _, r := range rules.Rules {
 		if r.Handler != "file" || r.Dir == "" || st.files[r.Dir] != nil {
