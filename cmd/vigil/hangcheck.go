@@ -207,6 +207,9 @@ func hangcheck(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return fmt.Errorf("hangcheck: %w", err)
 		}
 	}
+	if ctx.Err() != nil {
+		return fmt.Errorf("hangcheck: interrupted, the last row is incomplete: %w", ctx.Err())
+	}
 	if problems > 0 {
 		return fmt.Errorf("hangcheck: %d of %d scenarios found a problem", problems, len(rows))
 	}

@@ -175,4 +175,50 @@ func TestHangcheckCablePull(t *testing.T) {
 			t.Errorf("rows %+v, problem %v; want one row open at the 3 s cap with its socket ESTAB, and exit status 1", rows, problem)
 		}
 	})
+	t.Run("Ctrl-C in the middle of a cable pull removes its table", func(t *testing.T) {
+		ln, err := ns.Listen(t.Context(), "tcp", "127.0.0.1:8082")
+		if err != nil {
+			t.Fatal(err)
+		}
+		hs := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})}
+		go hs.Serve(ln)
+		t.Cleanup(func() { hs.Close() })
+		exe, err := os.Executable()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, "ip", "netns", "exec", ns.Name, exe, "hangcheck", "--scenarios", "cable-pull-header", "--max-wait", "20s", "http://127.0.0.1:8082/")
+		cmd.Env = append(os.Environ(), asMainEnv+"=1")
+		cmd.WaitDelay = time.Second
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		tables := func() string {
+			out, _ := ns.Exec(t.Context(), "nft", "list", "tables")
+			return string(out)
+		}
+		for i := 0; !strings.Contains(tables(), "vglhc"); i++ {
+			if i == 100 {
+				cmd.Process.Kill()
+				cmd.Wait()
+				t.Fatal("no cable-pull table 10 s after hangcheck started")
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		start := time.Now()
+		cmd.Process.Signal(os.Interrupt) // ip netns exec execs hangcheck itself
+		err = cmd.Wait()
+		t.Logf("hangcheck exited %v after Ctrl-C: %v", time.Since(start).Round(time.Millisecond), err)
+		if exit := (*exec.ExitError)(nil); !errors.As(err, &exit) || exit.ExitCode() != 1 {
+			t.Errorf("hangcheck's exit after Ctrl-C: %v, want status 1 (interrupted)", err)
+		}
+		if time.Since(start) > 5*time.Second {
+			t.Errorf("hangcheck took %v to stop after Ctrl-C", time.Since(start))
+		}
+		if got := tables(); strings.Contains(got, "vglhc") {
+			t.Errorf("tables after Ctrl-C: %q, want hangcheck's gone", got)
+		}
+	})
 }
