@@ -6,6 +6,10 @@
 // reports handlers that overstay their deadline with their goroutine stack,
 // and owns the Start/Shutdown/Close lifecycle of the http.Server.
 //
+// Built with -tags nethttpomithttp2 (net/http's own tag, which drops its
+// bundled HTTP/2 for the smallest devices), TLS listeners offer and serve
+// HTTP/1.1 only; HTTP2 says which.
+//
 // Package httpd imports governor and route of this module, nothing else of
 // it.
 package httpd
@@ -20,7 +24,6 @@ import (
 	"net"
 	"net/http"
 	"runtime/pprof"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -161,19 +164,15 @@ func (s *Server) Start(ln net.Listener) error {
 	return s.serve(gl, gl)
 }
 
-// StartTLS serves TLS (HTTP/1.1 and HTTP/2 by ALPN) on ln like Start, with
+// StartTLS serves TLS (HTTP/1.1 and, unless built with -tags
+// nethttpomithttp2, HTTP/2 by ALPN) on ln like Start, with
 // cfg's certificates. The handshake is a governed phase: it must finish
 // within the governor's HandshakeTimeout, and connections refused at a cap
 // are reset, not answered.
 func (s *Server) StartTLS(ln net.Listener, cfg *tls.Config) error {
 	gl := s.gov.Listen(ln, governor.ListenerOptions{TLS: true})
 	cfg = cfg.Clone()
-	if !slices.Contains(cfg.NextProtos, "h2") {
-		cfg.NextProtos = append([]string{"h2"}, cfg.NextProtos...)
-	}
-	if !slices.Contains(cfg.NextProtos, "http/1.1") {
-		cfg.NextProtos = append(cfg.NextProtos, "http/1.1")
-	}
+	cfg.NextProtos = alpn(cfg.NextProtos) // h2.go; no "h2" with -tags nethttpomithttp2
 	base := cfg.Clone()
 	cfg.GetConfigForClient = func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
 		gc, _ := hello.Conn.(*governor.Conn)
