@@ -84,7 +84,7 @@ func Dir(dir string) (fs.FS, error) {
 	if err != nil {
 		return nil, fmt.Errorf("static: %w", err)
 	}
-	return root.FS(), nil
+	return &dirFS{root: root, fsys: root.FS()}, nil
 }
 
 // ServeHTTP serves the file named by r.URL.Path. See the package comment for

@@ -1,0 +1,5 @@
+//go:build !unix
+
+package static
+
+const openNonblock = 0
