@@ -17,7 +17,8 @@
 # worker, otherwise Debian's defaults), plainfs (net/http, zero-value
 # http.Server) with --pprof. Phase lengths come from the environment:
 # IDLE (10s), ATTACK (40s), AFTER (60s, a cap: it ends once everything is
-# back). About 2 minutes per server. Needs root, ip, nft, ss, and nginx.
+# back). About 2 minutes per server. KEEP=1 keeps the work directory (server
+# logs, nginx's error log, JSON results). Needs root, ip, nft, ss, and nginx.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 idle=${IDLE:-10s} attack=${ATTACK:-40s} after=${AFTER:-60s}
@@ -32,7 +33,7 @@ chmod 755 "$work" # nginx's worker runs as www-data
 cleanup() {
   # The driver stops its server itself; this is for a driver that was killed.
   if [ -s "$work/server.pid" ]; then kill -KILL -- "-$(cat "$work/server.pid")" 2>/dev/null || true; fi
-  rm -rf "$work"
+  if [ "${KEEP:-}" = 1 ]; then echo "attack.sh: kept $work" >&2; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"net/netip"
 	"os"
 	"slices"
@@ -67,6 +68,12 @@ type LegitSummary struct {
 	Dials    int64             `json:"dials"`
 	Errors   map[string]int    `json:"errors,omitempty"`
 	Examples map[string]string `json:"examples,omitempty"`
+	// Unasked counts responses the server sent on the client's idle
+	// connection before any request was written (logged by Go's
+	// http.Transport as "Unsolicited response received on idle HTTP
+	// channel"); FirstUnasked is the first such log line.
+	Unasked      int    `json:"unasked"`
+	FirstUnasked string `json:"first_unasked,omitempty"`
 }
 
 // PeerSummary is what one attacker group saw.
@@ -84,6 +91,9 @@ type PeerSummary struct {
 	// it ended itself.
 	HeldP50 float64 `json:"held_p50_ms"`
 	HeldMax float64 `json:"held_max_ms"`
+	// LastCutS is, for the cable-pulled peers, seconds from the start of
+	// the attack to the last cut in place.
+	LastCutS float64 `json:"last_cut_s,omitempty"`
 }
 
 // bench runs the three phases against one server and reports.
@@ -130,6 +140,9 @@ func bench(ctx context.Context, cfg config, stdout io.Writer) (err error) {
 	phases := []*legitStats{newLegitStats(), newLegitStats(), newLegitStats()}
 	dials := make([]int64, 4)
 	lg.phase.Store(phases[0])
+	log.SetFlags(0)
+	log.SetOutput(logTo{lg})
+	defer log.SetOutput(os.Stderr)
 	legitCtx, stopLegit := context.WithTimeout(ctx, cfg.idle+cfg.attack+cfg.after+time.Minute)
 	var lwg sync.WaitGroup
 	lwg.Go(func() { lg.run(legitCtx) })
@@ -152,7 +165,7 @@ func bench(ctx context.Context, cfg config, stdout io.Writer) (err error) {
 	dials[1] = lg.dials.Load()
 	lg.phase.Store(phases[1])
 	at := &attackers{cfg: cfg, d: d, link: link, plan: p, slow: newPeerStats(), zero: newPeerStats(), cable: newPeerStats(),
-		cutSlots: make(chan struct{}, cutSlots)}
+		cutSlots: make(chan struct{}, cutSlots), start: time.Now()}
 	defer at.close()
 	attackCtx, stopAttack := context.WithTimeout(ctx, cfg.attack)
 	defer stopAttack()
@@ -176,6 +189,7 @@ func bench(ctx context.Context, cfg config, stdout io.Writer) (err error) {
 	}
 	res.SlowlorisPeers, res.ZeroWindowPeers, res.CablePullPeers = at.slow.summary(), at.zero.summary(), at.cable.summary()
 	res.SlowlorisPeers.PeakOpen, res.ZeroWindowPeers.PeakOpen, res.CablePullPeers.PeakOpen = peakSlow, peakZero, peakCable
+	res.CablePullPeers.LastCutS = time.Duration(at.lastCut.Load()).Seconds()
 
 	// After: slowloris and zero-window peers are closed; the cut ones stay.
 	dials[2] = lg.dials.Load()
@@ -245,6 +259,12 @@ func bench(ctx context.Context, cfg config, stdout io.Writer) (err error) {
 	}
 	return nil
 }
+
+// logTo passes the standard logger's lines to the legitimate client's
+// current phase.
+type logTo struct{ lg *legit }
+
+func (l logTo) Write(p []byte) (int, error) { return l.lg.phase.Load().Write(p) }
 
 // runner polls the server under test.
 type runner struct {

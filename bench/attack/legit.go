@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/netip"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -109,10 +110,12 @@ func (l *legit) get(ctx context.Context) error {
 // concurrent use.
 type legitStats struct {
 	mu       sync.Mutex
-	requests int             // guarded by mu
-	lat      []time.Duration // guarded by mu: latencies of the successful requests
-	errs     map[string]int  // guarded by mu: failures by kind
-	example  map[string]string
+	requests int               // guarded by mu
+	lat      []time.Duration   // guarded by mu: latencies of the successful requests
+	errs     map[string]int    // guarded by mu: failures by kind
+	example  map[string]string // guarded by mu: the first error of each kind
+	unasked  int               // guarded by mu: responses the server sent before any request
+	unasked1 string            // guarded by mu: the first one, as Go's Transport logged it
 }
 
 func newLegitStats() *legitStats {
@@ -135,11 +138,26 @@ func (s *legitStats) record(d time.Duration, err error) {
 	}
 }
 
+// Write takes a line of Go's standard logger, where http.Transport reports
+// a response the server sent on an idle connection before any request (so
+// this is where vigil's "503 at capacity" to a fresh connection shows up):
+// bench points log's output here.
+func (s *legitStats) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.unasked++
+	if s.unasked1 == "" {
+		s.unasked1 = strings.TrimSpace(string(p))
+	}
+	return len(p), nil
+}
+
 // summary returns the phase's figures for the report.
 func (s *legitStats) summary() LegitSummary {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	sum := LegitSummary{Requests: s.requests, OK: len(s.lat), Errors: map[string]int{}, Examples: map[string]string{}}
+	sum := LegitSummary{Requests: s.requests, OK: len(s.lat), Errors: map[string]int{}, Examples: map[string]string{},
+		Unasked: s.unasked, FirstUnasked: s.unasked1}
 	for k, v := range s.errs {
 		sum.Errors[k] = v
 		sum.Examples[k] = s.example[k]

@@ -117,7 +117,10 @@ type dialer struct {
 }
 
 // dial connects from src within timeout, with SO_RCVBUF rcvbuf when
-// positive and TCP keepalive off.
+// positive. TCP keepalive is off, except with rcvbuf (the zero-window
+// readers): a server whose kernel gives up on a zero window
+// (TCP_USER_TIMEOUT) drops the socket without a RST, so the reader would
+// never learn; a keepalive probe then draws the RST.
 func (d *dialer) dial(ctx context.Context, src netip.Addr, rcvbuf int, timeout time.Duration) (*net.TCPConn, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -130,8 +133,8 @@ func (d *dialer) dial(ctx context.Context, src netip.Addr, rcvbuf int, timeout t
 	var c net.Conn
 	err := d.ns.Do(func() error {
 		nd := net.Dialer{
-			KeepAlive: -1,
-			LocalAddr: &net.TCPAddr{IP: src.AsSlice()},
+			KeepAliveConfig: net.KeepAliveConfig{Enable: rcvbuf > 0, Idle: 5 * time.Second, Interval: 2 * time.Second, Count: 3},
+			LocalAddr:       &net.TCPAddr{IP: src.AsSlice()},
 			Control: func(_, _ string, rc syscall.RawConn) error {
 				if rcvbuf <= 0 {
 					return nil
@@ -184,6 +187,14 @@ func (s *peerStats) end(res faultkit.Result, err error) {
 	}
 }
 
+// dialFailed records a failed connect, by kind ("dial refused", ...).
+func (s *peerStats) dialFailed(err error) {
+	s.dialFails.Add(1)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.endings["dial "+kind(err)]++
+}
+
 // summary returns the group's counters for the report.
 func (s *peerStats) summary() PeerSummary {
 	s.mu.Lock()
@@ -210,6 +221,8 @@ type attackers struct {
 
 	slow, zero, cable *peerStats
 	cutSlots          chan struct{} // caps the CutConn calls in flight at cutSlots
+	start             time.Time     // when the attack started
+	lastCut           atomic.Int64  // nanoseconds from start to the latest cut in place
 
 	mu   sync.Mutex
 	cuts []cutPeer // guarded by mu: kept open and cut until close
@@ -285,7 +298,7 @@ func (a *attackers) slot(ctx context.Context, src netip.Addr, st *peerStats, rcv
 		}
 		st.dials.Add(1)
 		if err != nil {
-			st.dialFails.Add(1)
+			st.dialFailed(err)
 		} else {
 			st.open.Add(1)
 			res, err := once(ctx, c)
@@ -321,7 +334,7 @@ func (a *attackers) cablePull(ctx, base context.Context, src netip.Addr) {
 	c, err := a.d.dial(ctx, src, 0, a.cfg.dialTimeout)
 	if err != nil {
 		if ctx.Err() == nil {
-			st.dialFails.Add(1)
+			st.dialFailed(err)
 		}
 		return
 	}
@@ -343,6 +356,7 @@ func (a *attackers) cablePull(ctx, base context.Context, src netip.Addr) {
 	}
 	st.open.Add(1)
 	st.end(res, nil)
+	a.lastCut.Store(int64(time.Since(a.start)))
 	a.mu.Lock()
 	a.cuts = append(a.cuts, cutPeer{c: c, cut: cut})
 	a.mu.Unlock()

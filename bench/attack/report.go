@@ -23,8 +23,12 @@ func report(w io.Writer, r Result) {
 			ph, l.Requests, l.SuccessPct, l.P50, l.P99, l.Max, l.Dials, counts(l.Errors))
 	}
 	for _, ph := range []string{"idle", "attack", "after"} {
-		for _, k := range slices.Sorted(maps.Keys(r.Legit[ph].Examples)) {
-			fmt.Fprintf(w, "    %s, first %s: %s\n", ph, k, clip(r.Legit[ph].Examples[k], 160))
+		l := r.Legit[ph]
+		for _, k := range slices.Sorted(maps.Keys(l.Examples)) {
+			fmt.Fprintf(w, "    %s, first %s: %s\n", ph, k, clip(l.Examples[k], 160))
+		}
+		if l.Unasked > 0 {
+			fmt.Fprintf(w, "    %s: %d responses unasked on an idle connection, first: %s\n", ph, l.Unasked, clip(l.FirstUnasked, 200))
 		}
 	}
 	fmt.Fprintln(w, "server (rss: process and children; sockets: server side on the port, not LISTEN/TIME-WAIT)")
@@ -48,6 +52,9 @@ func report(w io.Writer, r Result) {
 	peer("slowloris", r.SlowlorisPeers)
 	peer("zero-window", r.ZeroWindowPeers)
 	peer("cable-pulled", r.CablePullPeers)
+	if r.CablePullPeers.LastCutS > 0 {
+		fmt.Fprintf(w, "  cable-pulled: last cut in place %.1fs into the attack\n", r.CablePullPeers.LastCutS)
+	}
 	fmt.Fprintln(w)
 }
 
