@@ -76,10 +76,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	ctx := r.Context()
 	if pol.HandlerTimeout > 0 {
-		var cancel context.CancelFunc
 		x.flight.deadline = x.flight.start.Add(pol.HandlerTimeout)
-		ctx, cancel = context.WithDeadline(ctx, x.flight.deadline)
-		defer cancel()
+		x.ctx.init(ctx, x.flight.deadline)
+		ctx = &x.ctx
+		defer x.ctx.end()
 	}
 	s.flights.add(&x.flight)
 	defer s.flights.remove(&x.flight)
@@ -139,6 +139,7 @@ type exchange struct {
 	responseWriter
 	flight flight
 	body   body
+	ctx    handlerCtx
 }
 
 // describe is a request as the connection table shows it: method and path,
