@@ -53,4 +53,9 @@
 // zero window, slowloris, slow body, reset mid-body) for tests and for the
 // hangcheck command; serving code never imports it. deps_test.go enforces
 // these import rules.
+//
+// Build tags leave optional parts out for the smallest devices (README,
+// "Small devices"): nometrics and nopprof (package status), nocgi (a
+// handler=cgi rule then fails to load; handler_cgi_omit.go) and Go's own
+// nethttpomithttp2 (HTTP/1.1 only; package httpd).
 package vigil
