@@ -69,6 +69,12 @@ type Config struct {
 	// MinRate is the minimum average rate of a body or response in bytes per
 	// second once started; zero means none.
 	MinRate int64
+	// BodyMinRate is the minimum average rate of a request body alone, in
+	// bytes per second once started (after StallTimeout's grace: the body
+	// may take StallTimeout plus one second per BodyMinRate bytes). Zero
+	// means MinRate when that is set, else governor.DefaultBodyMinRate
+	// (500 B/s, Apache mod_reqtimeout's default); negative means none.
+	BodyMinRate int64
 	// TransferTimeout caps the time one body or one response may take; zero
 	// means none.
 	TransferTimeout time.Duration
@@ -212,6 +218,7 @@ func New(cfg Config) (*Server, error) {
 		HeaderTimeout:   cfg.HeaderTimeout,
 		StallTimeout:    cfg.StallTimeout,
 		MinRate:         cfg.MinRate,
+		BodyMinRate:     cfg.BodyMinRate,
 		TransferTimeout: cfg.TransferTimeout,
 		IdleTimeout:     cfg.IdleTimeout,
 		MaxConns:        cfg.MaxConns,

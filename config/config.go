@@ -40,6 +40,10 @@ type File struct {
 	// MinRate is the minimum average rate of a body or response in bytes
 	// per second once started; zero means none.
 	MinRate int64
+	// BodyMinRate is the minimum average rate of a request body alone;
+	// zero means MinRate when set, else 500 B/s; negative ("none") means
+	// none.
+	BodyMinRate int64
 	// TransferTimeout caps one request body or one response; zero means
 	// none.
 	TransferTimeout time.Duration
@@ -163,6 +167,7 @@ func (f *File) fields(dir string) []field {
 		{"header-timeout", duration(&f.HeaderTimeout)},
 		{"stall-timeout", duration(&f.StallTimeout)},
 		{"min-rate", size(&f.MinRate)},
+		{"body-min-rate", rate(&f.BodyMinRate)},
 		{"transfer-timeout", duration(&f.TransferTimeout)},
 		{"idle-timeout", duration(&f.IdleTimeout)},
 		{"handler-timeout", duration(&f.HandlerTimeout)},

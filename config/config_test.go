@@ -30,6 +30,7 @@ admin = "127.0.0.1:9090"
 access-log = "/var/log/vigil/access.log"
 log-level = "debug"
 log-format = "json"
+body-min-rate = "none"
 route = "/etc/vigil/route.txt"
 auth = "/etc/vigil/auth.txt"
 realm = "device.local"
@@ -60,6 +61,7 @@ func TestParse(t *testing.T) {
 				HeaderTimeout:   5 * time.Second,
 				StallTimeout:    20 * time.Second,
 				MinRate:         1024,
+				BodyMinRate:     -1,
 				TransferTimeout: 10 * time.Minute,
 				IdleTimeout:     time.Minute,
 				HandlerTimeout:  90 * time.Second,
@@ -441,7 +443,7 @@ func TestKeysCoverServeFlags(t *testing.T) {
 	// The flags of `vigil serve` (cmd/vigil/serve.go) and the keys only the
 	// file has. cmd/vigil checks its flag set against Keys itself.
 	want := []string{
-		"listen", "root", "header-timeout", "stall-timeout", "min-rate",
+		"listen", "root", "header-timeout", "stall-timeout", "min-rate", "body-min-rate",
 		"transfer-timeout", "idle-timeout", "handler-timeout", "shutdown-timeout",
 		"body-limit", "max-conns", "max-conns-per-ip", "admin", "access-log",
 		"log-level", "log-format",

@@ -153,6 +153,27 @@ func size(dst *int64) func(any) error {
 }
 
 // integer accepts an integer (negative too: "no cap").
+// rate accepts a size per second like size, or "none" or a negative
+// integer for no minimum (stored as -1).
+func rate(dst *int64) func(any) error {
+	sz := size(dst)
+	return func(v any) error {
+		switch v := v.(type) {
+		case int64:
+			if v < 0 {
+				*dst = -1
+				return nil
+			}
+		case string:
+			if v == "none" {
+				*dst = -1
+				return nil
+			}
+		}
+		return sz(v)
+	}
+}
+
 func integer(dst *int) func(any) error {
 	return func(v any) error {
 		n, ok := v.(int64)

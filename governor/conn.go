@@ -243,7 +243,7 @@ func (c *Conn) readRuleLocked(base time.Time) (time.Time, Cause) {
 		return c.modeStart.Add(o.IdleTimeout), CauseIdle
 	case modeRequest:
 		if c.expectBody {
-			return c.transferRuleLocked(base, c.bodyStart, c.bodyBytes)
+			return c.transferRuleLocked(base, c.bodyStart, c.bodyBytes, c.lim.BodyMinRate)
 		}
 	}
 	return time.Time{}, CauseNone
@@ -252,21 +252,22 @@ func (c *Conn) readRuleLocked(base time.Time) (time.Time, Cause) {
 // writeRuleLocked is readRuleLocked for a write whose last progress was at base.
 func (c *Conn) writeRuleLocked(base time.Time) (time.Time, Cause) {
 	if c.mode == modeRequest {
-		return c.transferRuleLocked(base, c.respStart, c.respBytes)
+		return c.transferRuleLocked(base, c.respStart, c.respBytes, c.lim.MinRate)
 	}
 	return base.Add(c.t.opts.StallTimeout), CauseStall
 }
 
 // transferRuleLocked combines the stall, min-rate and cap rules of a body or
-// response that started at start and has moved n bytes.
-func (c *Conn) transferRuleLocked(base, start time.Time, n int64) (time.Time, Cause) {
+// response that started at start and has moved n bytes; rate is its
+// minimum rate (0: none).
+func (c *Conn) transferRuleLocked(base, start time.Time, n, rate int64) (time.Time, Cause) {
 	l := &c.lim
 	dl, cause := base.Add(l.StallTimeout), CauseStall
 	if start.IsZero() {
 		return dl, cause
 	}
-	if l.MinRate > 0 {
-		allowed := l.StallTimeout + time.Duration(float64(n)/float64(l.MinRate)*float64(time.Second))
+	if rate > 0 {
+		allowed := l.StallTimeout + time.Duration(float64(n)/float64(rate)*float64(time.Second))
 		if r := start.Add(allowed); r.Before(dl) {
 			dl, cause = r, CauseMinRate
 		}

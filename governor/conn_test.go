@@ -171,9 +171,11 @@ func TestReadPhases(t *testing.T) {
 		})
 	})
 
-	t.Run("each body read may wait up to the stall timeout", func(t *testing.T) {
+	t.Run("without a minimum rate each body read may wait up to the stall timeout", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			tab, cli, srv := governed(t, testOpts)
+			o := testOpts
+			o.BodyMinRate = -1
+			tab, cli, srv := governed(t, o)
 			srv.BeginRequest(Limits{}, nil, true)
 			go func() {
 				for i := 0; i < 5; i++ {
@@ -211,6 +213,28 @@ func TestReadPhases(t *testing.T) {
 			// 50 B/s against 30s + n/100: the rule breaks at about 60s.
 			if took < 58*time.Second || took > 61*time.Second {
 				t.Errorf("cut after %v, want about 60s", took)
+			}
+			wait()
+		})
+	})
+
+	t.Run("by default a body trickled below 500 B/s is cut, while it still moves", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			_, cli, srv := governed(t, testOpts)
+			srv.BeginRequest(Limits{}, nil, true)
+			wait := bg(func() {
+				for i := 0; i < 1000; i++ {
+					time.Sleep(2 * time.Second)
+					if _, err := cli.Write([]byte("x")); err != nil {
+						return
+					}
+				}
+			})
+			took, err := readUntilErr(srv)
+			wantCause(t, err, CauseMinRate)
+			// 0.5 B/s against 30s + n/500: the rule breaks just after 30s.
+			if took < 30*time.Second || took > 31*time.Second {
+				t.Errorf("cut after %v, want about 30s", took)
 			}
 			wait()
 		})

@@ -26,7 +26,7 @@
 //
 //	handshake  accept (TLS listener) .. handshake done   HandshakeTimeout, total
 //	header     accept or first byte after idle .. header  HeaderTimeout, total
-//	body       each read of a request body                StallTimeout per read, MinRate, TransferTimeout
+//	body       each read of a request body                StallTimeout per read, BodyMinRate, TransferTimeout
 //	handler    reads while the handler runs (no body left) none: the peer owes nothing; keepalive watches it
 //	idle       after a response, before the next request  IdleTimeout, total
 //

@@ -14,6 +14,10 @@ const (
 	DefaultMaxConnsPerIP  = 64
 	DefaultWriteChunk     = 64 << 10
 	DefaultKeepAliveCount = 4
+	// DefaultBodyMinRate is the minimum rate of a request body, in bytes per
+	// second, when neither BodyMinRate nor MinRate is set: Apache
+	// mod_reqtimeout's default. A 64 MiB firmware image still has 36 hours.
+	DefaultBodyMinRate = 500
 )
 
 // Options configures a Table and every connection it admits. The zero value
@@ -39,6 +43,13 @@ type Options struct {
 	// transfer may take StallTimeout plus one second per MinRate bytes). Zero
 	// means no minimum rate.
 	MinRate int64
+
+	// BodyMinRate is MinRate for request bodies alone (mod_reqtimeout's
+	// body MinRate): a body trickled slower is cut, while it still makes
+	// progress, after StallTimeout plus one second per BodyMinRate bytes.
+	// Zero means MinRate when that is set, else DefaultBodyMinRate;
+	// negative means none.
+	BodyMinRate int64
 
 	// TransferTimeout is a hard cap on the time one request body or one
 	// response may take once it has started. Zero means no cap.
@@ -106,6 +117,14 @@ func (o Options) withDefaults() Options {
 	if o.MinRate < 0 {
 		o.MinRate = 0
 	}
+	switch {
+	case o.BodyMinRate == 0 && o.MinRate > 0:
+		o.BodyMinRate = o.MinRate
+	case o.BodyMinRate == 0:
+		o.BodyMinRate = DefaultBodyMinRate
+	case o.BodyMinRate < 0:
+		o.BodyMinRate = 0
+	}
 	if o.TransferTimeout < 0 {
 		o.TransferTimeout = 0
 	}
@@ -144,8 +163,12 @@ type Limits struct {
 	// response; zero means Options.StallTimeout.
 	StallTimeout time.Duration
 	// MinRate is the minimum average rate in bytes per second of the body and
-	// of the response; zero means Options.MinRate, negative means none.
+	// of the response; zero means Options.MinRate (and Options.BodyMinRate
+	// for the body), negative means none.
 	MinRate int64
+	// BodyMinRate is the minimum average rate of the body alone; zero means
+	// MinRate when set here, else Options.BodyMinRate; negative means none.
+	BodyMinRate int64
 	// TransferTimeout caps the body and the response each; zero means
 	// Options.TransferTimeout, negative means none.
 	TransferTimeout time.Duration
@@ -154,6 +177,16 @@ type Limits struct {
 func (l Limits) resolve(o *Options) Limits {
 	if l.StallTimeout <= 0 {
 		l.StallTimeout = o.StallTimeout
+	}
+	switch {
+	case l.BodyMinRate < 0:
+		l.BodyMinRate = 0
+	case l.BodyMinRate == 0 && l.MinRate > 0:
+		l.BodyMinRate = l.MinRate
+	case l.BodyMinRate == 0 && l.MinRate < 0:
+		l.BodyMinRate = 0
+	case l.BodyMinRate == 0:
+		l.BodyMinRate = o.BodyMinRate
 	}
 	switch {
 	case l.MinRate == 0:

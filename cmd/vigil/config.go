@@ -32,6 +32,9 @@ func applyConfig(path string, flags *flag.FlagSet, cfg *vigil.Config, accessPath
 	if use("min-rate") {
 		cfg.MinRate = f.MinRate
 	}
+	if use("body-min-rate") {
+		cfg.BodyMinRate = f.BodyMinRate
+	}
 	if use("transfer-timeout") {
 		cfg.TransferTimeout = f.TransferTimeout
 	}

@@ -35,6 +35,7 @@ func serveFlags(cfg *vigil.Config, accessPath *string, stderr io.Writer) (*flag.
 	flags.DurationVar(&cfg.HeaderTimeout, "header-timeout", d.HeaderTimeout, "total time allowed for a request header, from accept or the first byte after idle")
 	flags.DurationVar(&cfg.StallTimeout, "stall-timeout", d.StallTimeout, "longest wait without progress on a body read or any write; also TCP_USER_TIMEOUT")
 	flags.Int64Var(&cfg.MinRate, "min-rate", 0, "minimum average rate of a body or response in bytes/s once started (0: none)")
+	flags.Int64Var(&cfg.BodyMinRate, "body-min-rate", 0, "minimum average rate of a request body in bytes/s, after the stall timeout's grace (0: --min-rate if set, else 500; -1: none)")
 	flags.DurationVar(&cfg.TransferTimeout, "transfer-timeout", 0, "hard cap on one request body or one response (0: none)")
 	flags.DurationVar(&cfg.IdleTimeout, "idle-timeout", d.IdleTimeout, "keep-alive wait for the next request")
 	flags.DurationVar(&cfg.HandlerTimeout, "handler-timeout", d.HandlerTimeout, "handler run time: the request context's deadline; overstayers are cut and their stack logged")
@@ -149,6 +150,7 @@ func buildInfo(cfg vigil.Config) map[string]string {
 		"max-conns":        fmt.Sprint(cfg.MaxConns),
 		"max-conns-per-ip": fmt.Sprint(cfg.MaxConnsPerIP),
 		"min-rate":         fmt.Sprint(cfg.MinRate),
+		"body-min-rate":    fmt.Sprint(cfg.BodyMinRate),
 		"transfer-timeout": cfg.TransferTimeout.String(),
 	}
 	if bi, ok := debug.ReadBuildInfo(); ok {
