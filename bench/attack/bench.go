@@ -92,7 +92,7 @@ type PeerSummary struct {
 	HeldP50 float64 `json:"held_p50_ms"`
 	HeldMax float64 `json:"held_max_ms"`
 	// LastCutS is, for the cable-pulled peers, seconds from the start of
-	// the attack to the last cut in place.
+	// the attack to the cut (all of them at once) in place.
 	LastCutS float64 `json:"last_cut_s,omitempty"`
 }
 
@@ -165,7 +165,7 @@ func bench(ctx context.Context, cfg config, stdout io.Writer) (err error) {
 	dials[1] = lg.dials.Load()
 	lg.phase.Store(phases[1])
 	at := &attackers{cfg: cfg, d: d, link: link, plan: p, slow: newPeerStats(), zero: newPeerStats(), cable: newPeerStats(),
-		cutSlots: make(chan struct{}, cutSlots), start: time.Now()}
+		start: time.Now()}
 	defer at.close()
 	attackCtx, stopAttack := context.WithTimeout(ctx, cfg.attack)
 	defer stopAttack()

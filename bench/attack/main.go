@@ -6,9 +6,11 @@
 //     small file on one connection (reconnecting on error), every request
 //     bounded by -timeout;
 //   - attack: the same client while 1,000 slowloris connections, 100
-//     zero-window readers and 200 cable-pulled peers (faultkit.CutConn) hit
-//     the server at once, from source addresses of their own so per-IP caps
-//     do not refuse them trivially;
+//     zero-window readers and 200 cable-pulled peers hit the server at once,
+//     from source addresses of their own so per-IP caps do not refuse them
+//     trivially. The cable-pulled peers read a little of a large file and
+//     are then cut together by one nftables table in the client namespace,
+//     the rule faultkit.CutConn makes for one connection;
 //   - after: the slowloris and zero-window peers close (the cut ones stay
 //     cut, which is the point) and the legitimate client goes on, while the
 //     server's RSS, goroutines and sockets are polled every second until

@@ -30,10 +30,6 @@ const (
 	// Netns.Do on a locked OS thread, so this also caps those threads.
 	dialSlots = 64
 
-	// cutSlots caps the CutConn calls (each an `ip netns exec … nft`) in
-	// flight at once.
-	cutSlots = 8
-
 	// zeroWindowBuf is the zero-window readers' SO_RCVBUF in bytes.
 	zeroWindowBuf = 4096
 
@@ -220,26 +216,20 @@ type attackers struct {
 	plan plan
 
 	slow, zero, cable *peerStats
-	cutSlots          chan struct{} // caps the CutConn calls in flight at cutSlots
-	start             time.Time     // when the attack started
-	lastCut           atomic.Int64  // nanoseconds from start to the latest cut in place
+	start             time.Time    // when the attack started
+	lastCut           atomic.Int64 // nanoseconds from start to the cut in place
 
 	mu   sync.Mutex
-	cuts []cutPeer // guarded by mu: kept open and cut until close
-}
-
-// cutPeer is a cable-pulled connection and its rule.
-type cutPeer struct {
-	c   net.Conn
-	cut *faultkit.Cut
+	cuts []net.Conn // guarded by mu: cable-pulled connections, kept open until close
 }
 
 // run starts every attacker and returns at once. Slowloris and zero-window
-// slots keep reconnecting until ctx ends; the cable-pulled peers connect and
-// are cut once each (with base, which outlives ctx, so the cuts stay). The
-// returned WaitGroup is done when every attacker goroutine has returned.
+// slots keep reconnecting until ctx ends; the cable-pulled peers connect,
+// read a little, and are then cut all at once (with base, which outlives
+// ctx, so the cuts stay). The returned WaitGroup is done when every attacker
+// goroutine has returned.
 func (a *attackers) run(ctx, base context.Context) *sync.WaitGroup {
-	var wg sync.WaitGroup
+	var wg, cables sync.WaitGroup
 	total := a.cfg.slowloris + a.cfg.zeroWindow + a.cfg.cablePull
 	step := time.Duration(0)
 	if total > 0 {
@@ -260,7 +250,11 @@ func (a *attackers) run(ctx, base context.Context) *sync.WaitGroup {
 	for i := range max(a.cfg.slowloris, a.cfg.zeroWindow, a.cfg.cablePull) {
 		if i < a.cfg.cablePull {
 			src := a.plan.cable[i%len(a.plan.cable)]
-			start(func() { a.cablePull(ctx, base, src) })
+			cables.Add(1)
+			start(func() {
+				defer cables.Done()
+				a.cablePull(ctx, src)
+			})
 		}
 		if i < a.cfg.zeroWindow {
 			src := a.plan.zero[i%len(a.plan.zero)]
@@ -270,6 +264,13 @@ func (a *attackers) run(ctx, base context.Context) *sync.WaitGroup {
 			src := a.plan.slowloris[i%len(a.plan.slowloris)]
 			start(func() { a.slot(ctx, src, a.slow, 0, a.slowlorisOnce) })
 		}
+	}
+	if a.cfg.cablePull > 0 {
+		wg.Go(func() {
+			// Each cable peer is done within ramp-up + dial + read.
+			waitGroup(&cables, a.cfg.rampUp+a.cfg.dialTimeout+cableRead+5*time.Second)
+			a.cutAll(base)
+		})
 	}
 	return &wg
 }
@@ -326,9 +327,8 @@ func (a *attackers) zeroWindowOnce(ctx context.Context, c *net.TCPConn) (faultki
 
 // cablePull connects from src, asks for the large file, reads up to
 // cableFirst bytes (bounded by cableRead: a server that does not answer is
-// cut all the same) and cuts the connection in the client namespace. The
-// connection and its rule stay until close.
-func (a *attackers) cablePull(ctx, base context.Context, src netip.Addr) {
+// cut all the same) and leaves the connection to cutAll.
+func (a *attackers) cablePull(ctx context.Context, src netip.Addr) {
 	st := a.cable
 	st.dials.Add(1)
 	c, err := a.d.dial(ctx, src, 0, a.cfg.dialTimeout)
@@ -348,31 +348,56 @@ func (a *attackers) cablePull(ctx, base context.Context, src netip.Addr) {
 	if res.Received == 0 {
 		res.Ended = "cut before any byte"
 	}
-	cut, err := a.cutConn(base, c)
-	if err != nil {
-		c.Close()
-		st.end(res, fmt.Errorf("cut: %w", err))
-		return
-	}
-	st.open.Add(1)
 	st.end(res, nil)
-	a.lastCut.Store(int64(time.Since(a.start)))
 	a.mu.Lock()
-	a.cuts = append(a.cuts, cutPeer{c: c, cut: cut})
+	a.cuts = append(a.cuts, c)
 	a.mu.Unlock()
 }
 
-// cutConn is faultkit.CutConn with at most cutSlots calls at once.
-func (a *attackers) cutConn(ctx context.Context, c net.Conn) (*faultkit.Cut, error) {
-	select {
-	case a.cutSlots <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
+// cutAll pulls the cable of every cable-pulled connection at once: one
+// nftables table in the client namespace drops both directions of each
+// 4-tuple, as faultkit.CutConn does for one. (CutConn makes a table per
+// connection, and each `nft` run reads the whole ruleset first, so 200
+// CutConn calls took some 30 seconds here: not "at once".) The table goes
+// with the namespace.
+func (a *attackers) cutAll(ctx context.Context) {
+	a.mu.Lock()
+	var elems []string
+	for _, c := range a.cuts {
+		l, r := c.LocalAddr().(*net.TCPAddr).AddrPort(), c.RemoteAddr().(*net.TCPAddr).AddrPort()
+		elems = append(elems, tuple(l, r), tuple(r, l))
 	}
-	defer func() { <-a.cutSlots }()
+	n := len(a.cuts)
+	a.mu.Unlock()
+	if n == 0 {
+		return
+	}
+	match := "ip saddr . tcp sport . ip daddr . tcp dport @conns drop"
+	script := strings.Join([]string{
+		"table inet vglattack {",
+		"  set conns { type ipv4_addr . inet_service . ipv4_addr . inet_service; elements = { " + strings.Join(elems, ", ") + " }; }",
+		"  chain in { type filter hook input priority -300; policy accept; " + match + "; }",
+		"  chain out { type filter hook output priority -300; policy accept; " + match + "; }",
+		"}",
+	}, "\n") + "\n"
 	ctx, cancel := context.WithTimeout(ctx, faultkit.CommandTimeout)
 	defer cancel()
-	return faultkit.CutConn(ctx, a.link.Client, c)
+	cmd := exec.CommandContext(ctx, "ip", "netns", "exec", a.link.Client.Name, "nft", "-f", "-")
+	cmd.Stdin = strings.NewReader(script)
+	cmd.WaitDelay = time.Second
+	if out, err := cmd.CombinedOutput(); err != nil {
+		a.cable.mu.Lock()
+		a.cable.endings[fmt.Sprintf("cut failed: %v: %s", err, clip(strings.TrimSpace(string(out)), 100))] += n
+		a.cable.mu.Unlock()
+		return
+	}
+	a.cable.open.Store(int64(n))
+	a.lastCut.Store(int64(time.Since(a.start)))
+}
+
+// tuple formats one direction of a connection as an element of the cut set.
+func tuple(from, to netip.AddrPort) string {
+	return fmt.Sprintf("%s . %d . %s . %d", from.Addr().Unmap(), from.Port(), to.Addr().Unmap(), to.Port())
 }
 
 // close closes the cut connections (their packets are still dropped, so
@@ -380,8 +405,8 @@ func (a *attackers) cutConn(ctx context.Context, c net.Conn) (*faultkit.Cut, err
 func (a *attackers) close() {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	for _, p := range a.cuts {
-		p.c.Close()
+	for _, c := range a.cuts {
+		c.Close()
 	}
 	a.cable.open.Store(0)
 	a.cuts = nil

@@ -53,7 +53,7 @@ func report(w io.Writer, r Result) {
 	peer("zero-window", r.ZeroWindowPeers)
 	peer("cable-pulled", r.CablePullPeers)
 	if r.CablePullPeers.LastCutS > 0 {
-		fmt.Fprintf(w, "  cable-pulled: last cut in place %.1fs into the attack\n", r.CablePullPeers.LastCutS)
+		fmt.Fprintf(w, "  cable-pulled: all cut at once, %.1fs into the attack\n", r.CablePullPeers.LastCutS)
 	}
 	fmt.Fprintln(w)
 }
