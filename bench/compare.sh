@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # compare.sh: vigil against nginx (one worker) and Go's plain net/http file
-# server (bench/plainfs), on the same machine and the same files: req/s and
-# p99 latency for a 1 KiB, a 100 KiB and a 1 MiB file and a tiny dynamic
-# response, with and without keep-alive, at 50 and 500 connections; memory
-# per idle keep-alive connection, idle RSS and binary sizes.
+# server (bench/plainfs), on the same machine and the same files: req/s, p99
+# latency and server CPU per request for a 1 KiB, a 100 KiB and a 1 MiB file
+# and a tiny dynamic response, with and without keep-alive, at 50 and 500
+# connections; memory per idle keep-alive connection, idle RSS and binary
+# sizes. On a shared machine, trust cpu-us/req more than req/s.
 #
 #   bench/compare.sh                 # RUNS=3 SECS=5: about 15 minutes
 #   QUICK=1 bench/compare.sh         # smoke test: 1 run of 2 s, fewer cases
@@ -75,7 +76,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # alive PID: the process exists and is not a zombie.
-alive() { [ -e "/proc/$1/stat" ] && ! grep -q '^[0-9]* ([^)]*) Z' "/proc/$1/stat"; }
+alive() { local st; st=$(cat "/proc/$1/stat" 2>/dev/null) || return 1; [[ $st != *") Z "* ]]; }
 # stop SERVER: SIGTERM, at most 15 s to exit, then SIGKILL.
 stop() {
   local p=${pid[$1]:-}
@@ -217,21 +218,30 @@ for n in $idle; do
   done
 done
 
-# run SERVER CASE MODE CONC: one wrk run; appends "req/s p99-ms errors".
+# cpu PID…: user+system CPU time of the processes, in clock ticks.
+cpu() { local t=0 p; for p in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done; echo "$t"; }
+hz=$(getconf CLK_TCK)
+
+# run SERVER CASE MODE CONC: one wrk run; appends "req/s p99-ms errors
+# server-CPU-µs-per-request server-CPU-%" (nginx: master + worker).
 run() {
-  local out hdr=()
+  local out hdr=() fam before after
   [ "$3" = close ] && hdr=(-H "Connection: close")
+  fam=$(family "${pid[$1]}")
+  before=$(cpu $fam)
   out=$(timeout $((secs + 60)) "${pin_load[@]}" wrk -t1 -c"$4" -d"${secs}s" --latency "${hdr[@]}" \
     "http://127.0.0.1:${port[$1]}${path[$2]}") ||
     { echo "compare.sh: wrk against $1 failed:" >&2; echo "$out" >&2; exit 1; }
   alive "${pid[$1]}" || { echo "compare.sh: $1 died during $2 $3 c=$4" >&2; exit 1; }
-  awk '
+  after=$(cpu $fam)
+  awk -v ticks=$((after - before)) -v hz="$hz" -v secs="$secs" '
+    / requests in / { reqs = $1 }
     /Requests\/sec/ { rps = $2 }
     $1 == "99%" { v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v)
       p99 = v * (u == "us" ? 0.001 : u == "s" ? 1000 : u == "m" ? 60000 : 1) }
     /Socket errors/ { gsub(/,/, ""); err += $4 + $6 + $8 + $10 }
     /Non-2xx/ { err += $NF }
-    END { printf "%s %.3f %d\n", rps, p99, err }' <<<"$out" >>"$work/res/$2.$3.$4.${1//\//_}"
+    END { printf "%s %.3f %d %.1f %.0f\n", rps, p99, err, reqs ? ticks / hz * 1e6 / reqs : 0, ticks / hz / secs * 100 }' <<<"$out" >>"$work/res/$2.$3.$4.${1//\//_}"
 }
 
 mkdir -p "$work/res"
@@ -260,8 +270,9 @@ echo
 echo "vigil $(git rev-parse --short HEAD 2>/dev/null)$(git diff --quiet HEAD -- . 2>/dev/null || echo '+dirty'), $(go env GOVERSION), $("$NGINX" -v 2>&1 | sed 's/.*: //'), $(nproc) CPUs: $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)"
 echo "wrk -t1 --latency, median of $runs runs of ${secs}s each; servers on CPU ${pin_srv[2]:-any} (Go: GOMAXPROCS=1), wrk on CPU ${pin_load[2]:-any}"
 echo "load average before the wrk runs: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine skews the numbers)"
-echo "vs nginx, vs net/http: req/s ratio; errors: wrk socket errors + non-2xx, summed over the runs"
-printf '%-5s %-10s %5s  %-11s %10s %9s %8s %11s %7s\n' file mode conns server req/s p99-ms vs-nginx vs-net/http errors
+echo "vs nginx, vs net/http: req/s ratio; cpu-us/req: the server's user+system CPU per request (nginx: master + worker),"
+echo "less sensitive than req/s to other work on the machine; cpu%: of one CPU; errors: wrk socket errors + non-2xx, summed over the runs"
+printf '%-5s %-10s %5s  %-11s %10s %9s %8s %11s %10s %5s %7s\n' file mode conns server req/s p99-ms vs-nginx vs-net/http cpu-us/req cpu% errors
 for c in $sizes; do for m in $modes; do for k in $concs; do
   key="$c.$m.$k"
   ng=$(col "$key" nginx 1); nh=$(col "$key" net/http 1)
@@ -269,8 +280,8 @@ for c in $sizes; do for m in $modes; do for k in $concs; do
     [ "$s" = vigil-serve ] && [ "$c" = tiny ] && continue
     rps=$(col "$key" "$s" 1)
     err=$(awk '{e += $3} END {print e + 0}' "$work/res/$key.${s//\//_}")
-    printf '%-5s %-10s %5s  %-11s %10s %9s %8s %11s %7s\n' "$c" "$m" "$k" "$s" "$rps" "$(col "$key" "$s" 2)" \
-      "$(ratio "$rps" "$ng")" "$(ratio "$rps" "$nh")" "$err"
+    printf '%-5s %-10s %5s  %-11s %10s %9s %8s %11s %10s %5s %7s\n' "$c" "$m" "$k" "$s" "$rps" "$(col "$key" "$s" 2)" \
+      "$(ratio "$rps" "$ng")" "$(ratio "$rps" "$nh")" "$(col "$key" "$s" 4)" "$(col "$key" "$s" 5)" "$err"
   done
 done; done; done
 
