@@ -271,6 +271,38 @@ func targetSocket(ctx context.Context, local, remote netip.AddrPort) (bool, stri
 	return false, "", nil
 }
 
+// silentGrace is how long a scenario may take to see the target's FIN or
+// RST after the target's socket left the kernel's table.
+const silentGrace = 500 * time.Millisecond
+
+// waitTargetGone polls the kernel every cutPollEvery until the target's
+// socket local→remote is gone (TIME-WAIT counts as gone) and returns the
+// time since start, or 0 if ctx ended first or ss failed.
+func waitTargetGone(ctx context.Context, local, remote netip.AddrPort, start time.Time) time.Duration {
+	t := time.NewTicker(cutPollEvery)
+	defer t.Stop()
+	for range 1 << 20 {
+		select {
+		case <-ctx.Done():
+			return 0
+		case <-t.C:
+		}
+		present, _, err := targetSocket(ctx, local, remote)
+		if err != nil {
+			return 0
+		}
+		if !present {
+			return time.Since(start)
+		}
+	}
+	return 0
+}
+
+// unmapAP returns ap with an IPv4-mapped address as IPv4.
+func unmapAP(ap netip.AddrPort) netip.AddrPort {
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+}
+
 // isLocal reports whether ip is an address of this host, where the
 // target's sockets can be seen.
 func isLocal(ip netip.Addr) bool {

@@ -299,7 +299,12 @@ func runScenario(ctx context.Context, tg target, o hangcheckOpts, name string) r
 	return r
 }
 
-// connScenario runs one faultkit scenario on one fresh connection.
+// connScenario runs one faultkit scenario on one fresh connection. The
+// client sees how the connection ended, except when the target's kernel
+// drops it without a packet (TCP_USER_TIMEOUT under a zero window does):
+// for a target on this host the target's socket is watched too, and for a
+// remote one a zero-window reader still open at the cap reads once to find
+// out.
 func connScenario(ctx context.Context, tg target, o hangcheckOpts, r *row) error {
 	var opt faultkit.DialOptions
 	if r.Scenario == "zero-window" {
@@ -310,20 +315,59 @@ func connScenario(ctx context.Context, tg target, o hangcheckOpts, r *row) error
 		return err
 	}
 	defer c.Close()
+	start := time.Now()
+	la, ra := c.LocalAddr().(*net.TCPAddr).AddrPort(), c.RemoteAddr().(*net.TCPAddr).AddrPort()
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var gone time.Duration // written by the watcher, read after watched is closed
+	watched := make(chan struct{})
+	if isLocal(ra.Addr().Unmap()) {
+		go func() {
+			defer close(watched)
+			if gone = waitTargetGone(sctx, unmapAP(ra), unmapAP(la), start); gone > 0 {
+				// Let the client see a FIN or RST itself first.
+				t := time.NewTimer(silentGrace)
+				defer t.Stop()
+				select {
+				case <-t.C:
+					cancel()
+				case <-sctx.Done():
+				}
+			}
+		}()
+	} else {
+		close(watched)
+	}
 	var res faultkit.Result
 	switch r.Scenario {
 	case "slowloris":
-		res, err = faultkit.Slowloris(ctx, c, time.Second)
+		res, err = faultkit.Slowloris(sctx, c, time.Second)
 	case "slow-body":
-		res, err = faultkit.SlowBody(ctx, c, tg.path, 1<<20, 1, o.trickle)
+		res, err = faultkit.SlowBody(sctx, c, tg.path, 1<<20, 1, o.trickle)
 	case "zero-window":
-		res, err = faultkit.StopReading(ctx, c, o.large, 0)
+		res, err = faultkit.StopReading(sctx, c, o.large, 0)
 	case "idle-hold":
-		res, err = faultkit.IdleHold(ctx, c, tg.path)
+		res, err = faultkit.IdleHold(sctx, c, tg.path)
 	}
+	cancel()
+	<-watched
 	r.Held = res.Held.Seconds()
 	r.Ended = res.Ended
 	r.Detail = fmt.Sprintf("sent %d B, received %d B, status %d", res.Sent, res.Received, res.Status)
+	switch {
+	case res.Ended == faultkit.EndedOpen && gone > 0 && ctx.Err() == nil:
+		r.Held, r.Ended = gone.Seconds(), faultkit.EndedRST
+		r.Detail += fmt.Sprintf("; the target's socket was gone at %.1fs without a packet to the client (its kernel dropped it)", gone.Seconds())
+		err = nil
+	case res.Ended == faultkit.EndedOpen && r.Scenario == "zero-window" && gone == 0 && !isLocal(ra.Addr().Unmap()):
+		// At the cap: open the window. A target that dropped the connection
+		// silently answers with a reset.
+		c.SetReadDeadline(time.Now().Add(lateReply))
+		if _, rerr := io.Copy(io.Discard, io.LimitReader(c, 1<<30)); errors.Is(rerr, syscall.ECONNRESET) {
+			r.Ended = faultkit.EndedRST
+			r.Detail += "; reset when the client read at the cap: the target had dropped it without a packet"
+		}
+	}
 	return err
 }
 
