@@ -86,7 +86,7 @@ func TestAdmin(t *testing.T) {
 		}
 		m, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if !strings.Contains(string(m), `vigil_requests_total{class="2xx"} 1`) {
+		if metricsBuilt && !strings.Contains(string(m), `vigil_requests_total{class="2xx"} 1`) {
 			t.Errorf("metrics lack the one 2xx request:\n%.2000s", m)
 		}
 		srv.Close()

@@ -1,0 +1,7 @@
+//go:build nometrics
+
+package vigil
+
+// metricsBuilt says the admin endpoint serves /metrics: not with -tags
+// nometrics, where it answers 404.
+const metricsBuilt = false
