@@ -266,7 +266,7 @@ func (c *Conn) transferRuleLocked(base, start time.Time, n, rate int64) (time.Ti
 	if start.IsZero() {
 		return dl, cause
 	}
-	if rate > 0 {
+	if rate > 0 && n > 0 { // no byte yet: the stall rule says it
 		allowed := l.StallTimeout + time.Duration(float64(n)/float64(rate)*float64(time.Second))
 		if r := start.Add(allowed); r.Before(dl) {
 			dl, cause = r, CauseMinRate

@@ -185,7 +185,7 @@ func TestSlowPeers(t *testing.T) {
 
 	t.Run("a body that stops is cut at the stall timeout", func(t *testing.T) {
 		t.Parallel()
-		f := start(t, governor.Options{}, Options{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f := start(t, governor.Options{BodyMinRate: -1}, Options{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			io.Copy(io.Discard, r.Body)
 		})})
 		c := f.dial(t)
