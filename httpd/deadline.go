@@ -17,7 +17,7 @@ type handlerCtx struct {
 	parent   context.Context
 	deadline time.Time
 
-	ended atomic.Bool                    // the handler returned: Canceled from now on
+	ended atomic.Bool                     // the handler returned: Canceled from now on
 	inner atomic.Pointer[context.Context] // the WithDeadline context, once made
 
 	mu     sync.Mutex // guards cancel and the making of inner
