@@ -423,6 +423,43 @@ func TestTable(t *testing.T) {
 		})
 	})
 
+	t.Run("under pressure a header stuck for a second goes before a connection idle for less", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			o := testOpts
+			o.MaxConns = 3
+			tab := NewTable(o)
+			pl := newPipeListener()
+			gl := tab.Listen(pl, ListenerOptions{})
+			defer gl.Close()
+			_, slow := pl.dial(t, gl) // a slowloris: never ends its header
+			_, busy := pl.dial(t, gl)
+			busy.BeginRequest(Limits{}, nil, false) // a request under way: never evicted
+			time.Sleep(2 * time.Second)
+			_, live := pl.dial(t, gl)
+			live.BeginRequest(Limits{}, nil, false)
+			live.Idle() // a browser between two requests
+			time.Sleep(10 * time.Millisecond)
+			_, c := pl.dial(t, gl)
+			if tab.Conn(slow.ID()) != nil || tab.Conn(live.ID()) == nil || tab.Conn(busy.ID()) == nil {
+				t.Errorf("open after the 4th dial: slow %v, live %v, busy %v; want only the slow header evicted",
+					tab.Conn(slow.ID()) != nil, tab.Conn(live.ID()) != nil, tab.Conn(busy.ID()) != nil)
+			}
+			// With no header stuck that long, the briefly idle one goes.
+			_, d := pl.dial(t, gl)
+			if tab.Conn(live.ID()) != nil || tab.Conn(c.ID()) == nil {
+				t.Errorf("after the 5th dial: live open %v, c open %v; want live evicted, c (1 ms in its header) kept",
+					tab.Conn(live.ID()) != nil, tab.Conn(c.ID()) != nil)
+			}
+			if got := tab.Stats().Closed[CauseEvicted]; got != 2 {
+				t.Errorf("evictions = %d, want 2", got)
+			}
+			pl.Close()
+			for _, x := range []*Conn{busy, c, d} {
+				x.Close()
+			}
+		})
+	})
+
 	t.Run("at the cap the oldest idle connection is evicted, else the new one is refused", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			o := testOpts

@@ -3,9 +3,12 @@
 //
 // It owns:
 //
-//   - the connection caps: a global cap and a per-IP cap, with the oldest
-//     idle keep-alive connection evicted to admit a new one and a fast
-//     refusal (a canned response, then close) when nothing can be evicted;
+//   - the connection caps: a global cap and a per-IP cap; at a cap a
+//     connection is evicted to admit the new one — one idle for a second or
+//     more, else one stuck in its header or handshake for a second or more
+//     (a slowloris), else the one idle longest — and when nothing can be
+//     evicted the new one gets a fast refusal (a canned response, then
+//     close);
 //   - the governed Conn: byte and progress accounting, per-phase deadlines
 //     (handshake, header, request body, response, idle keep-alive), an
 //     optional minimum average rate and hard cap, large writes and sendfile

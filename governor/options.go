@@ -61,8 +61,11 @@ type Options struct {
 	IdleTimeout time.Duration
 
 	// MaxConns caps the connections open at once across all listeners of the
-	// Table. At the cap the oldest idle keep-alive connection is evicted to
-	// admit a new one; when none is idle the new one is refused. Zero means
+	// Table. At the cap a connection is evicted to admit a new one: the one
+	// idle longest if for PressureGrace or more, else the one waiting
+	// longest for its header or handshake if for PressureGrace or more, else
+	// the one idle longest; when none is idle or waiting the new one is
+	// refused. Zero means
 	// DefaultMaxConns; negative means no cap.
 	MaxConns int
 

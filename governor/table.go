@@ -190,10 +190,10 @@ func (t *Table) CloseAll(cause Cause) int {
 	return len(cs)
 }
 
-// admit registers nc if the caps allow, evicting the oldest idle connection
-// (of the same IP when the per-IP cap is the one reached) if they do not. It
-// returns the new Conn and the victim to close, or a nil Conn and the reason
-// for refusing.
+// admit registers nc if the caps allow, evicting a connection (of the same
+// IP when the per-IP cap is the one reached; see victimLocked) if they do
+// not. It returns the new Conn and the victim to close, or a nil Conn and
+// the reason for refusing.
 func (t *Table) admit(nc net.Conn, first mode) (c, victim *Conn, refusal string) {
 	ip := remoteIP(nc)
 	now := time.Now()
@@ -201,11 +201,11 @@ func (t *Table) admit(nc net.Conn, first mode) (c, victim *Conn, refusal string)
 	defer t.mu.Unlock()
 	switch {
 	case t.opts.MaxConnsPerIP > 0 && t.perIP[ip] >= t.opts.MaxConnsPerIP:
-		if victim = t.oldestIdleLocked(ip, true); victim == nil {
+		if victim = t.victimLocked(ip, true, now); victim == nil {
 			return nil, nil, "per-ip cap"
 		}
 	case t.opts.MaxConns > 0 && len(t.conns) >= t.opts.MaxConns:
-		if victim = t.oldestIdleLocked(ip, false); victim == nil {
+		if victim = t.victimLocked(ip, false, now); victim == nil {
 			return nil, nil, "connection cap"
 		}
 	}
@@ -219,18 +219,47 @@ func (t *Table) admit(nc net.Conn, first mode) (c, victim *Conn, refusal string)
 	return c, victim, ""
 }
 
-func (t *Table) oldestIdleLocked(ip netip.Addr, sameIP bool) *Conn {
-	var best *Conn
-	var bestSince int64
+// PressureGrace is how long a connection must have been idle, or waiting
+// for its request header (or TLS handshake), before it is preferred for
+// eviction at a cap. A browser's keep-alive connection is idle for
+// milliseconds between requests and sends a header in one packet; a
+// slowloris header sits for seconds.
+const PressureGrace = time.Second
+
+// victimLocked picks the connection to evict at a cap, among those of ip
+// when sameIP: the connection idle longest, if for PressureGrace or more;
+// else the one waiting longest for its header or handshake, if for
+// PressureGrace or more (so that a flood of slow headers cannot push out
+// the keep-alive connections of real clients); else the connection idle
+// longest, however briefly; else none. Connections with a request or a
+// response under way are never evicted: their progress rules bound them.
+func (t *Table) victimLocked(ip netip.Addr, sameIP bool, now time.Time) *Conn {
+	var idle, waiting *Conn
+	var idleSince, waitingSince int64
 	for _, c := range t.conns {
-		if c.Phase() != PhaseIdle || (sameIP && c.ip != ip) {
+		if sameIP && c.ip != ip {
 			continue
 		}
-		if s := c.modeSince.Load(); best == nil || s < bestSince {
-			best, bestSince = c, s
+		s := c.modeSince.Load()
+		switch c.Phase() {
+		case PhaseIdle:
+			if idle == nil || s < idleSince {
+				idle, idleSince = c, s
+			}
+		case PhaseHeader, PhaseHandshake:
+			if waiting == nil || s < waitingSince {
+				waiting, waitingSince = c, s
+			}
 		}
 	}
-	return best
+	stale := now.Add(-PressureGrace).UnixNano()
+	switch {
+	case idle != nil && idleSince <= stale:
+		return idle
+	case waiting != nil && waitingSince <= stale:
+		return waiting
+	}
+	return idle
 }
 
 // forgetLocked drops c from the table and reports whether it was there.
