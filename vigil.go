@@ -142,8 +142,9 @@ type Server struct {
 	access *accessLog     // nil without Config.AccessLog
 	router *router        // nil without Config.Route
 	certs  *tlsconf.Certs // nil without https:// listeners
+	trim   *trimmer       // started by Start; guarded by mu
 
-	mu        sync.Mutex // guards addrs, adminAddr and started
+	mu        sync.Mutex // guards addrs, adminAddr, started and trim
 	addrs     []net.Addr
 	adminAddr net.Addr
 	started   bool
@@ -353,6 +354,7 @@ func (s *Server) Start() error {
 		s.addrs = append(s.addrs, ln.Addr())
 		s.log.Info("vigil: listening", "url", scheme+"://"+ln.Addr().String()+"/")
 	}
+	s.trim = startTrimmer(s.gov, s.log)
 	if adminLn != nil {
 		if err := s.admin.Start(adminLn); err != nil {
 			return fmt.Errorf("vigil: admin: %w", err)
@@ -394,6 +396,12 @@ func (s *Server) Close() error {
 // stopAdmin closes the admin endpoint (its event streams first), removes
 // its unix socket, and flushes the access log.
 func (s *Server) stopAdmin() {
+	s.mu.Lock()
+	trim := s.trim
+	s.mu.Unlock()
+	if trim != nil {
+		trim.Close()
+	}
 	s.status.Close()
 	if s.admin != nil {
 		s.admin.Close()

@@ -1,0 +1,45 @@
+package vigil
+
+import (
+	"net"
+	"testing"
+	"time"
+)
+
+func TestTrimmer(t *testing.T) {
+	t.Run("hands memory back once a burst of connections has passed", func(t *testing.T) {
+		srv, addr := startLoopback(t, Config{MaxConnsPerIP: -1})
+		var conns []net.Conn
+		defer func() {
+			for _, c := range conns {
+				c.Close()
+			}
+		}()
+		for range trimBurst + 44 {
+			c, err := net.DialTimeout("tcp", addr, time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			conns = append(conns, c)
+		}
+		waitFor(t, "every connection open", func() bool { return srv.Governor().Stats().Open == trimBurst+44 })
+		time.Sleep(trimEvery + 100*time.Millisecond) // one sample at the peak
+		for _, c := range conns {
+			c.Close()
+		}
+		conns = nil
+		waitFor(t, "a hand-back after the burst", func() bool { return srv.trim.trims.Load() > 0 })
+	})
+}
+
+// waitFor polls cond every 50 ms for up to 5 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for range 100 {
+		if cond() {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("no %s within 5 s", what)
+}
