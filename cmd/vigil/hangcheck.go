@@ -15,6 +15,7 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -48,7 +49,10 @@ Scenarios (--scenarios, comma-separated; default all of them):
   cable-pull-header   (root) half a request header, then pull the cable
   cable-pull-idle     (root) one keep-alive HEAD, then pull the cable
   flood               --conns connections that send nothing; a fresh probe
-                      must still be served (a 503 from a cap counts)
+                      must still be served (a 503 from a cap counts);
+                      against 127.0.0.x probes come from 127.0.0.254,
+                      another client than the flood's, elsewhere from the
+                      same address (a per-IP cap may then refuse them)
   replay              the built-in bad-input set (path traversal, framing,
                       oversized and malformed requests), 5s per case
 
@@ -531,7 +535,7 @@ func (pl *probeLoop) stop() (ok bool, worst time.Duration, n int) {
 // the status line. Any status line counts as served.
 func probeOnce(ctx context.Context, tg target) (int, time.Duration, error) {
 	start := time.Now()
-	var d net.Dialer
+	d := net.Dialer{LocalAddr: probeSource(tg)}
 	c, err := d.DialContext(ctx, "tcp", tg.addr)
 	if err != nil {
 		return 0, time.Since(start), fmt.Errorf("probe: %w", err)
@@ -550,6 +554,24 @@ func probeOnce(ctx context.Context, tg target) (int, time.Duration, error) {
 		return 0, time.Since(start), fmt.Errorf("probe: %w", err)
 	}
 	return status, time.Since(start), nil
+}
+
+// probeSource is the local address probes dial from: for an IPv4 loopback
+// target on Linux, 127.0.0.254 (127.0.0.253 if that is the target), so that
+// a probe is another client than the scenario's connections and a per-IP
+// cap that holds the flood back does not refuse it; elsewhere the system's
+// choice (nil), the same address as the scenario's, which a per-IP cap may
+// refuse.
+func probeSource(tg target) net.Addr {
+	ap, err := netip.ParseAddrPort(tg.addr)
+	if err != nil || runtime.GOOS != "linux" || !ap.Addr().Is4() || !ap.Addr().IsLoopback() {
+		return nil
+	}
+	src := netip.AddrFrom4([4]byte{127, 0, 0, 254})
+	if ap.Addr() == src {
+		src = netip.AddrFrom4([4]byte{127, 0, 0, 253})
+	}
+	return net.TCPAddrFromAddrPort(netip.AddrPortFrom(src, 0))
 }
 
 // readStatus reads an HTTP/1.x status line and returns its code.
