@@ -13,18 +13,18 @@ import (
 const (
 	// trimEvery is how often the trimmer counts open connections.
 	trimEvery = time.Second
-	// trimBurst is the peak of open connections that makes a burst worth
-	// handing memory back for once it has passed.
-	trimBurst = 256
+	// trimBurst is how many connections must have gone since the peak
+	// for their memory to be worth handing back.
+	trimBurst = 192
 )
 
 // trimmer hands the memory of a burst of connections back to the operating
 // system once the burst has passed. Go's runtime returns freed memory only
 // gradually; on a device, after a flood of 1,000 slowloris connections, RSS
-// would stay three times its baseline for minutes. When the open
-// connections have fallen to a quarter of a peak of at least trimBurst, it
+// would stay three times its baseline for minutes. When at least trimBurst
+// connections have gone since the peak and at most half of it is left, it
 // runs debug.FreeOSMemory once (a garbage collection and a scavenge: a few
-// milliseconds for a small heap).
+// milliseconds for a small heap), and starts counting again from there.
 type trimmer struct {
 	gov   *governor.Table
 	stop  chan struct{}
@@ -53,7 +53,7 @@ func (t *trimmer) run(log *slog.Logger) {
 		}
 		open := t.gov.Stats().Open
 		peak = max(peak, open)
-		if peak >= trimBurst && open <= peak/4 {
+		if peak-open >= trimBurst && open <= peak/2 {
 			start := time.Now()
 			debug.FreeOSMemory()
 			t.trims.Add(1)

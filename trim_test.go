@@ -15,14 +15,14 @@ func TestTrimmer(t *testing.T) {
 				c.Close()
 			}
 		}()
-		for range trimBurst + 44 {
+		for range trimBurst + 8 {
 			c, err := net.DialTimeout("tcp", addr, time.Second)
 			if err != nil {
 				t.Fatal(err)
 			}
 			conns = append(conns, c)
 		}
-		waitFor(t, "every connection open", func() bool { return srv.Governor().Stats().Open == trimBurst+44 })
+		waitFor(t, "every connection open", func() bool { return srv.Governor().Stats().Open == trimBurst+8 })
 		time.Sleep(trimEvery + 100*time.Millisecond) // one sample at the peak
 		for _, c := range conns {
 			c.Close()

@@ -423,7 +423,7 @@ func TestTable(t *testing.T) {
 		})
 	})
 
-	t.Run("under pressure a header stuck for a second goes before a connection idle for less", func(t *testing.T) {
+	t.Run("under pressure a waiting header goes before a connection idle for less than a second", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			o := testOpts
 			o.MaxConns = 3
@@ -444,17 +444,23 @@ func TestTable(t *testing.T) {
 				t.Errorf("open after the 4th dial: slow %v, live %v, busy %v; want only the slow header evicted",
 					tab.Conn(slow.ID()) != nil, tab.Conn(live.ID()) != nil, tab.Conn(busy.ID()) != nil)
 			}
-			// With no header stuck that long, the briefly idle one goes.
+			// A header waiting however briefly still goes before it.
 			_, d := pl.dial(t, gl)
-			if tab.Conn(live.ID()) != nil || tab.Conn(c.ID()) == nil {
-				t.Errorf("after the 5th dial: live open %v, c open %v; want live evicted, c (1 ms in its header) kept",
+			if tab.Conn(live.ID()) == nil || tab.Conn(c.ID()) != nil {
+				t.Errorf("after the 5th dial: live open %v, c open %v; want c (just dialled, in its header) evicted, live kept",
 					tab.Conn(live.ID()) != nil, tab.Conn(c.ID()) != nil)
 			}
-			if got := tab.Stats().Closed[CauseEvicted]; got != 2 {
-				t.Errorf("evictions = %d, want 2", got)
+			// With no header waiting, the briefly idle one goes.
+			d.BeginRequest(Limits{}, nil, false)
+			_, e := pl.dial(t, gl)
+			if tab.Conn(live.ID()) != nil {
+				t.Error("after the 6th dial: live still open, want it evicted (nothing else could be)")
+			}
+			if got := tab.Stats().Closed[CauseEvicted]; got != 3 {
+				t.Errorf("evictions = %d, want 3", got)
 			}
 			pl.Close()
-			for _, x := range []*Conn{busy, c, d} {
+			for _, x := range []*Conn{busy, d, e} {
 				x.Close()
 			}
 		})

@@ -5,8 +5,8 @@
 //
 //   - the connection caps: a global cap and a per-IP cap; at a cap a
 //     connection is evicted to admit the new one — one idle for a second or
-//     more, else one stuck in its header or handshake for a second or more
-//     (a slowloris), else the one idle longest — and when nothing can be
+//     more, else the one waiting longest for its header or handshake (a
+//     slowloris), else the one idle longest — and when nothing can be
 //     evicted the new one gets a fast refusal (a canned response, then
 //     close);
 //   - the governed Conn: byte and progress accounting, per-phase deadlines

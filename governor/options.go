@@ -63,9 +63,8 @@ type Options struct {
 	// MaxConns caps the connections open at once across all listeners of the
 	// Table. At the cap a connection is evicted to admit a new one: the one
 	// idle longest if for PressureGrace or more, else the one waiting
-	// longest for its header or handshake if for PressureGrace or more, else
-	// the one idle longest; when none is idle or waiting the new one is
-	// refused. Zero means
+	// longest for its header or handshake, else the one idle longest; when
+	// none is idle or waiting the new one is refused. Zero means
 	// DefaultMaxConns; negative means no cap.
 	MaxConns int
 

@@ -228,9 +228,9 @@ const PressureGrace = time.Second
 
 // victimLocked picks the connection to evict at a cap, among those of ip
 // when sameIP: the connection idle longest, if for PressureGrace or more;
-// else the one waiting longest for its header or handshake, if for
-// PressureGrace or more (so that a flood of slow headers cannot push out
-// the keep-alive connections of real clients); else the connection idle
+// else the one waiting longest for its header or handshake (so that a
+// flood of slow headers cannot push out the keep-alive connections of real
+// clients, whose headers take milliseconds); else the connection idle
 // longest, however briefly; else none. Connections with a request or a
 // response under way are never evicted: their progress rules bound them.
 func (t *Table) victimLocked(ip netip.Addr, sameIP bool, now time.Time) *Conn {
@@ -256,7 +256,7 @@ func (t *Table) victimLocked(ip netip.Addr, sameIP bool, now time.Time) *Conn {
 	switch {
 	case idle != nil && idleSince <= stale:
 		return idle
-	case waiting != nil && waitingSince <= stale:
+	case waiting != nil:
 		return waiting
 	}
 	return idle
