@@ -295,9 +295,21 @@ func TestSlowPeers(t *testing.T) {
 	})
 }
 
+// blocking answers hello, except on /block, which waits for release.
+func blocking(release <-chan struct{}) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/block" {
+			<-release
+		}
+		io.WriteString(w, "hello\n")
+	})
+}
+
 func TestCaps(t *testing.T) {
-	t.Run("at the cap the oldest idle connection is evicted, then new ones get a fast 503", func(t *testing.T) {
-		f := start(t, governor.Options{MaxConns: 3, IdleTimeout: 10 * time.Second, HeaderTimeout: 10 * time.Second}, Options{Handler: hello})
+	t.Run("at the cap an idle connection is evicted, then a waiting header, and with neither new ones get a fast 503", func(t *testing.T) {
+		release := make(chan struct{})
+		defer close(release)
+		f := start(t, governor.Options{MaxConns: 3, IdleTimeout: 10 * time.Second, HeaderTimeout: 10 * time.Second}, Options{Handler: blocking(release)})
 		var idle []*net.TCPConn
 		for i := 0; i < 3; i++ {
 			c := f.dial(t)
@@ -311,15 +323,21 @@ func TestCaps(t *testing.T) {
 			time.Sleep(20 * time.Millisecond)
 		}
 		// A fourth connection evicts the oldest idle one.
-		busy := f.dial(t)
-		io.WriteString(busy, "GET / HTTP/1.1\r\n") // stays in the header phase
+		slow := f.dial(t)
+		io.WriteString(slow, "GET / HTTP/1.1\r\n") // stays in the header phase
 		waitEnd(t, idle[0], 2*time.Second)
 		waitCause(t, f, governor.CauseEvicted, 1)
-		// Fill the rest with connections that are not idle.
+		// Busy the other two: a fifth connection evicts the waiting header.
 		for _, c := range idle[1:] {
-			io.WriteString(c, "GET / HTTP/1.1\r\n")
+			io.WriteString(c, "GET /block HTTP/1.1\r\nHost: x\r\n\r\n")
 		}
 		time.Sleep(50 * time.Millisecond)
+		busy := f.dial(t)
+		waitEnd(t, slow, 2*time.Second)
+		waitCause(t, f, governor.CauseEvicted, 2)
+		io.WriteString(busy, "GET /block HTTP/1.1\r\nHost: x\r\n\r\n")
+		time.Sleep(50 * time.Millisecond)
+		// Nothing idle or waiting: refused.
 		c := f.dial(t)
 		c.SetReadDeadline(time.Now().Add(2 * time.Second))
 		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
@@ -335,16 +353,23 @@ func TestCaps(t *testing.T) {
 		}
 	})
 
-	t.Run("the per-IP cap refuses the same address", func(t *testing.T) {
-		f := start(t, governor.Options{MaxConnsPerIP: 2, HeaderTimeout: 10 * time.Second}, Options{Handler: hello})
+	t.Run("the per-IP cap evicts a waiting header of the same address, else refuses", func(t *testing.T) {
+		release := make(chan struct{})
+		defer close(release)
+		f := start(t, governor.Options{MaxConnsPerIP: 2, HeaderTimeout: 10 * time.Second}, Options{Handler: blocking(release)})
 		a, b := f.dial(t), f.dial(t)
 		io.WriteString(a, "G")
-		io.WriteString(b, "G")
+		io.WriteString(b, "GET /block HTTP/1.1\r\nHost: x\r\n\r\n")
+		time.Sleep(50 * time.Millisecond)
 		c := f.dial(t)
-		c.SetReadDeadline(time.Now().Add(2 * time.Second))
-		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		waitEnd(t, a, 2*time.Second)
+		io.WriteString(c, "GET /block HTTP/1.1\r\nHost: x\r\n\r\n")
+		time.Sleep(50 * time.Millisecond)
+		d := f.dial(t)
+		d.SetReadDeadline(time.Now().Add(2 * time.Second))
+		resp, err := http.ReadResponse(bufio.NewReader(d), nil)
 		if err != nil || resp.StatusCode != 503 {
-			t.Fatalf("third connection from one IP: %v, %v; want 503", resp, err)
+			t.Fatalf("third busy connection from one IP: %v, %v; want 503", resp, err)
 		}
 		resp.Body.Close()
 	})
