@@ -51,11 +51,12 @@ func (t *trimmer) run(log *slog.Logger) {
 			return
 		case <-tick.C:
 		}
+		peak = max(peak, t.gov.TakePeak())
 		open := t.gov.Stats().Open
-		peak = max(peak, open)
 		if peak-open >= trimBurst && open <= peak/2 {
 			start := time.Now()
 			debug.FreeOSMemory()
+			debug.FreeOSMemory() // again: sync.Pool victims survive one collection
 			t.trims.Add(1)
 			log.Debug("vigil: burst over, memory handed back", "peak_conns", peak, "open_conns", open, "took", time.Since(start))
 			peak = open

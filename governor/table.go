@@ -26,9 +26,10 @@ type Table struct {
 	closes   [numCauses]atomic.Uint64
 	shutdown atomic.Bool
 
-	mu    sync.Mutex // guards conns and perIP
+	mu    sync.Mutex // guards conns, perIP and peak
 	conns map[uint64]*Conn
 	perIP map[netip.Addr]int
+	peak  int // most connections open at once since the last TakePeak
 }
 
 // NewTable returns a Table governing connections with opts (zero fields take
@@ -159,6 +160,17 @@ type Stats struct {
 	Closed   map[Cause]uint64
 }
 
+// TakePeak returns the most connections that were open at once since the
+// previous call (or since the Table was made), and starts the next period
+// from the connections open now.
+func (t *Table) TakePeak() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	p := t.peak
+	t.peak = len(t.conns)
+	return p
+}
+
 // Stats returns the Table's counters.
 func (t *Table) Stats() Stats {
 	t.mu.Lock()
@@ -214,6 +226,7 @@ func (t *Table) admit(nc net.Conn, first mode) (c, victim *Conn, refusal string)
 	}
 	c = newConn(t, nc, t.nextID.Add(1), ip, first, now)
 	t.conns[c.id] = c
+	t.peak = max(t.peak, len(t.conns))
 	t.perIP[ip]++
 	t.accepted.Add(1)
 	return c, victim, ""
