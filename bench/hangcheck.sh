@@ -3,7 +3,8 @@
 # against vigil, nginx and Go's net/http with a zero-value http.Server, each
 # with its default timeouts, side by side.
 #
-#   bench/hangcheck.sh [max-wait]        (default 120s; root; needs nginx-light)
+#   bench/hangcheck.sh [max-wait [server...]]   (default 120s, all of vigil nginx
+#                                               net/http; root; nginx-light)
 #
 # Each server runs in a network namespace of its own, made and removed by
 # this script, on that namespace's 127.0.0.1:8080, and hangcheck runs inside
@@ -47,6 +48,7 @@ declare -A start=(
   [net/http]="$work/plainfs --root $work/www --listen 127.0.0.1:8080"
 )
 order=(vigil nginx net/http)
+if (($# > 1)); then order=("${@:2}"); fi
 i=0
 for name in "${order[@]}"; do
   ns="vglbench$$x$i"; i=$((i + 1))
