@@ -6,7 +6,7 @@
 # connections; memory per idle keep-alive connection, idle RSS and binary
 # sizes. On a shared machine, trust cpu-us/req more than req/s.
 #
-#   bench/compare.sh                 # RUNS=3 SECS=5: about 15 minutes
+#   bench/compare.sh                 # RUNS=3 SECS=5: about 13 minutes
 #   QUICK=1 bench/compare.sh         # smoke test: 1 run of 2 s, fewer cases
 #
 # Environment: RUNS (3), SECS (5), SIZES ("1k 100k 1m tiny"), MODES
@@ -16,8 +16,9 @@
 #
 # The vigil column is bench/vigilsrv: `vigil serve`'s defaults plus a route
 # file (/action → handler=action, / → files) and an action "tiny", because
-# `vigil serve` cannot register a Go action. Its file numbers match `vigil
-# serve`'s within noise (SERVERS="vigil vigil-serve" shows both).
+# `vigil serve` cannot register a Go action. On the files its CPU per request
+# is within a few percent of `vigil serve`'s, req/s within noise
+# (SERVERS="vigil vigil-serve" SIZES="1k 100k 1m" IDLE= shows both).
 #
 # Servers are pinned to CPU 0 (GOMAXPROCS=1 for the Go ones), wrk -t1 and the
 # idle-connection client to CPU 1. Runs interleave: for each repetition, for
