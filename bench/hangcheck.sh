@@ -24,7 +24,12 @@ cleanup() {
   for ns in "${nss[@]}"; do
     ip netns pids "$ns" 2>/dev/null | xargs -r kill 2>/dev/null || true
   done
-  sleep 0.5
+  for _ in $(seq 30); do # vigil drains for up to its shutdown timeout
+    alive=0
+    for ns in "${nss[@]}"; do [[ -n $(ip netns pids "$ns" 2>/dev/null) ]] && alive=1; done
+    ((alive)) || break
+    sleep 0.1
+  done
   for ns in "${nss[@]}"; do
     ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
     ip netns del "$ns" 2>/dev/null || true
