@@ -58,7 +58,7 @@ func (t *trimmer) run(log *slog.Logger) {
 			debug.FreeOSMemory()
 			debug.FreeOSMemory() // again: sync.Pool victims survive one collection
 			t.trims.Add(1)
-			log.Debug("vigil: burst over, memory handed back", "peak_conns", peak, "open_conns", open, "took", time.Since(start))
+			log.Info("vigil: burst over, memory handed back", "peak_conns", peak, "open_conns", open, "took", time.Since(start))
 			peak = open
 		}
 	}
