@@ -284,11 +284,18 @@ func (rs *Rules) Lookup(method, p string, tls bool) []*Rule {
 
 // Match returns the policy route of a request: the rule that handles it.
 func (rs *Rules) Match(method, p string, tls bool) (*Rule, bool) {
-	chain := rs.Lookup(method, p, tls)
-	if len(chain) == 0 {
+	if rs == nil {
 		return nil, false
 	}
-	return chain[len(chain)-1], true
+	// Lookup without building the chain: Match runs on every request.
+	p = Clean(p)
+	for i := range rs.Rules {
+		r := &rs.Rules[i]
+		if r.Handler != "continue" && r.Matches(method, p, tls) {
+			return r, true
+		}
+	}
+	return nil, false
 }
 
 func parseDuration(s string) (time.Duration, error) {
