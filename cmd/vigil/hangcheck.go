@@ -66,8 +66,10 @@ target, until it sends a RST or FIN into the cut, and a target that drops
 the connection without a packet is found only at --max-wait. Without root
 the cable pulls are skipped with a note.
 
-ENDED: fin (graceful close), rst (reset, or for a cable pull a connection
-the target's kernel dropped without a packet), open (still open at the cap).
+ENDED: fin (graceful close), rst (reset, or a connection the target's
+kernel dropped without a packet: seen in the kernel for a target on this
+host, by the counters of a cable pull, or by a reset when a zero-window
+reader reads at the cap), open (still open at the cap).
 
 Exit status 1 when a scenario finds a problem (a probe not served, a
 connection held to the cap, a replay verdict not met).
@@ -136,7 +138,7 @@ func hangcheck(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	flags.DurationVar(&o.maxWait, "max-wait", 120*time.Second, "cap on each scenario")
 	flags.DurationVar(&o.trickle, "trickle", 2*time.Second, "gap between body bytes in slow-body")
 	flags.IntVar(&o.conns, "conns", 256, fmt.Sprintf("connections the flood scenario opens (at most %d)", maxConns))
-	flags.StringVar(&o.large, "large", "/", "path of a large resource for zero-window and reset-mid-response")
+	flags.StringVar(&o.large, "large", "/", "path of a large resource for zero-window, reset-mid-response and cable-pull-download")
 	list := flags.String("scenarios", "", "comma-separated scenarios to run (default: all)")
 	replayOnly := flags.Bool("replay", false, "run only the bad-input replay set (same as --scenarios replay)")
 	own := flags.Bool("i-own-this-target", false, "allow a target that is not a loopback address: you own it and may attack it")
