@@ -365,6 +365,12 @@ func connScenario(ctx context.Context, tg target, o hangcheckOpts, r *row) error
 		r.Held, r.Ended = gone.Seconds(), faultkit.EndedRST
 		r.Detail += fmt.Sprintf("; the target's socket was gone at %.1fs without a packet to the client (its kernel dropped it)", gone.Seconds())
 		err = nil
+	case res.Ended == faultkit.EndedOpen && gone == 0 && isLocal(ra.Addr().Unmap()):
+		qctx, qcancel := context.WithTimeout(context.WithoutCancel(ctx), probeTimeout)
+		if present, state, serr := targetSocket(qctx, unmapAP(ra), unmapAP(la)); serr == nil && present {
+			r.Detail += "; the target's socket still there (" + state + ")"
+		}
+		qcancel()
 	case res.Ended == faultkit.EndedOpen && r.Scenario == "zero-window" && gone == 0 && !isLocal(ra.Addr().Unmap()):
 		// At the cap: open the window. A target that dropped the connection
 		// silently answers with a reset.
