@@ -354,7 +354,6 @@ func (s *Server) Start() error {
 		s.addrs = append(s.addrs, ln.Addr())
 		s.log.Info("vigil: listening", "url", scheme+"://"+ln.Addr().String()+"/")
 	}
-	s.trim = startTrimmer(s.gov, s.log)
 	if adminLn != nil {
 		if err := s.admin.Start(adminLn); err != nil {
 			return fmt.Errorf("vigil: admin: %w", err)
@@ -362,6 +361,7 @@ func (s *Server) Start() error {
 		s.adminAddr = adminLn.Addr()
 		s.log.Info("vigil: admin endpoint", "addr", s.cfg.Admin)
 	}
+	s.trim = startTrimmer(s.gov, s.log)
 	return nil
 }
 
