@@ -61,7 +61,9 @@ func cablePull(ctx context.Context, tg target, o hangcheckOpts, r *row) (err err
 		err = errors.Join(err, cut.Restore(ctx))
 	}()
 	w := watchCut(ctx, cut, isLocal(cut.Remote.Addr()))
-	if !w.local && w.ended == faultkit.EndedOpen && w.err == nil && ctx.Err() == nil {
+	// At the cap (not on Ctrl-C), ask a remote target whether it still
+	// holds the connection.
+	if !w.local && w.ended == faultkit.EndedOpen && w.err == nil && !errors.Is(ctx.Err(), context.Canceled) {
 		w.lateCheck(ctx, c, cut)
 	}
 	// With the cut still in place our reset goes nowhere; after a late

@@ -4,12 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -161,6 +164,20 @@ func TestHangcheckCablePull(t *testing.T) {
 		if !problem || len(rows) != 1 || rows[0].Ended != "open" || rows[0].Held < 2.9 {
 			t.Errorf("net/http: rows %+v, problem %v; want open at the 3 s cap", rows, problem)
 		}
+
+		// A target whose kernel drops the connection without a packet
+		// (TCP_USER_TIMEOUT of 1 s, and it never closes): seen at the cap.
+		ln3, err := link.Server.Listen(t.Context(), "tcp", net.JoinHostPort(link.ServerIP.String(), "8082"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var served sync.WaitGroup
+		t.Cleanup(func() { ln3.Close(); served.Wait() })
+		served.Go(func() { silentDropper(ln3) })
+		rows, problem = hangcheckInNetns(t, link.Client, "--i-own-this-target", "--scenarios", "cable-pull-download", "--large", "/big", "--max-wait", "4s", base+":8082/")
+		if problem || len(rows) != 1 || rows[0].Ended != "rst" || rows[0].Held > 3 || !strings.Contains(rows[0].Detail, "dropped without a packet") {
+			t.Errorf("silent dropper: rows %+v, problem %v; want rst, found at the cap, dated by its last packet", rows, problem)
+		}
 	})
 	t.Run("a zero-value net/http server holds a vanished peer's half header to the cap", func(t *testing.T) {
 		ln, err := ns.Listen(t.Context(), "tcp", "127.0.0.1:8081")
@@ -221,4 +238,43 @@ func TestHangcheckCablePull(t *testing.T) {
 			t.Errorf("tables after Ctrl-C: %q, want hangcheck's gone", got)
 		}
 	})
+}
+
+// silentDropper serves the connections of ln until it is closed: after the
+// request head, an endless response; each socket has TCP_USER_TIMEOUT 1 s,
+// so the kernel drops a connection whose peer stopped acknowledging, and
+// sends nothing. It never closes a connection itself until ln is closed.
+func silentDropper(ln net.Listener) {
+	var conns []net.Conn
+	var writers sync.WaitGroup
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+		writers.Wait()
+	}()
+	for range 100 {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		conns = append(conns, c)
+		if rc, err := c.(*net.TCPConn).SyscallConn(); err == nil {
+			rc.Control(func(fd uintptr) {
+				const tcpUserTimeout = 0x12 // TCP_USER_TIMEOUT, linux/tcp.h
+				syscall.SetsockoptInt(int(fd), syscall.IPPROTO_TCP, tcpUserTimeout, 1000)
+			})
+		}
+		writers.Go(func() {
+			c.Read(make([]byte, 4096)) // the request head
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 1000000000\r\n\r\n")
+			buf := make([]byte, 64<<10)
+			for range 1 << 14 { // at most 1 GiB
+				c.SetWriteDeadline(time.Now().Add(10 * time.Second))
+				if _, err := c.Write(buf); err != nil {
+					return
+				}
+			}
+		})
+	}
 }
