@@ -60,20 +60,29 @@ func CutConn(ctx context.Context, ns *Netns, c net.Conn) (*Cut, error) {
 
 // script returns the nft script that creates the cut's table.
 func (c *Cut) script() string {
-	ip := "ip"
-	if c.Local.Addr().Is6() {
-		ip = "ip6"
-	}
-	rule := func(from, to netip.AddrPort) string {
-		return fmt.Sprintf("%s saddr %s %s daddr %s tcp sport %d tcp dport %d drop",
-			ip, from.Addr(), ip, to.Addr(), from.Port(), to.Port())
-	}
 	return strings.Join([]string{
 		"table inet " + c.Table + " {",
-		"  chain in { type filter hook input priority -300; policy accept; " + rule(c.Remote, c.Local) + "; }",
-		"  chain out { type filter hook output priority -300; policy accept; " + rule(c.Local, c.Remote) + "; }",
+		"  chain in { type filter hook input priority -300; policy accept; " + tuple(c.Remote, c.Local) + " drop; }",
+		"  chain out { type filter hook output priority -300; policy accept; " + tuple(c.Local, c.Remote) + " drop; }",
 		"}",
 	}, "\n") + "\n"
+}
+
+// tuple returns the nft match of the TCP packets from one end of a
+// connection to the other.
+func tuple(from, to netip.AddrPort) string {
+	ip := "ip"
+	if from.Addr().Is6() {
+		ip = "ip6"
+	}
+	return fmt.Sprintf("%s saddr %s %s daddr %s tcp sport %d tcp dport %d",
+		ip, from.Addr(), ip, to.Addr(), from.Port(), to.Port())
+}
+
+// deleteScript is the nft script that deletes the inet table name; "add"
+// first makes it idempotent within one transaction.
+func deleteScript(name string) string {
+	return "add table inet " + name + "\ndelete table inet " + name + "\n"
 }
 
 // Restore removes the cut's table, so packets flow again and the peers'
@@ -89,9 +98,7 @@ func (c *Cut) Restore(ctx context.Context) error {
 	}
 	ctx, cancel := bound(ctx)
 	defer cancel()
-	// "add" first makes the delete idempotent within one transaction.
-	script := "add table inet " + c.Table + "\ndelete table inet " + c.Table + "\n"
-	if _, err := runIn(ctx, c.ns, script, "nft", "-f", "-"); err != nil {
+	if _, err := runIn(ctx, c.ns, deleteScript(c.Table), "nft", "-f", "-"); err != nil {
 		return fmt.Errorf("faultkit: restore %s-%s: %w", c.Local, c.Remote, err)
 	}
 	c.mu.Lock()

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -93,14 +92,6 @@ func CutHere(ctx context.Context, c net.Conn) (*HostCut, error) {
 // packets in both directions pass the output hook; a remote target's
 // packets arrive at the input hook; so both chains hold the same rules.
 func (h *HostCut) script() string {
-	ip := "ip"
-	if h.Local.Addr().Is6() {
-		ip = "ip6"
-	}
-	tuple := func(from, to netip.AddrPort) string {
-		return fmt.Sprintf("%s saddr %s %s daddr %s tcp sport %d tcp dport %d",
-			ip, from.Addr(), ip, to.Addr(), from.Port(), to.Port())
-	}
 	in, out := tuple(h.Remote, h.Local), tuple(h.Local, h.Remote)
 	rules := strings.Join([]string{
 		in + ` tcp flags & rst == rst counter name "rst" drop`,
@@ -193,8 +184,7 @@ func (h *HostCut) Restore(ctx context.Context) error {
 func deleteTable(ctx context.Context, name string) error {
 	ctx, cancel := bound(ctx)
 	defer cancel()
-	// "add" first makes the delete idempotent within one transaction.
-	_, err := run(ctx, strings.NewReader("add table inet "+name+"\ndelete table inet "+name+"\n"), "nft", "-f", "-")
+	_, err := run(ctx, strings.NewReader(deleteScript(name)), "nft", "-f", "-")
 	return err
 }
 
@@ -213,11 +203,7 @@ func RemoveStaleHostCuts(ctx context.Context) ([]string, error) {
 		if !ok {
 			continue
 		}
-		pid, ok := hostCutPid(name)
-		if !ok {
-			continue
-		}
-		if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); !errors.Is(err, os.ErrNotExist) {
+		if pid, ok := hostCutPid(name); !ok || !gone(pid) {
 			continue
 		}
 		if err := deleteTable(ctx, name); err != nil {
@@ -228,16 +214,9 @@ func RemoveStaleHostCuts(ctx context.Context) ([]string, error) {
 	return removed, nil
 }
 
-// hostCutPid returns the process id in a HostCut table name.
+// hostCutPid returns the process id in a HostCut table name:
+// "vglhc" pid "x" 8 hex digits.
 func hostCutPid(name string) (int, bool) {
-	rest, ok := strings.CutPrefix(name, hostCutPrefix)
-	if !ok {
-		return 0, false
-	}
-	p, h, ok := strings.Cut(rest, "x")
-	if !ok || !isHex(h) {
-		return 0, false
-	}
-	pid, err := strconv.Atoi(p)
-	return pid, err == nil && pid > 0
+	pid, tail, ok := pidName(name, hostCutPrefix)
+	return pid, ok && len(tail) == 8 && isHex(tail)
 }

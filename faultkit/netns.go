@@ -305,11 +305,7 @@ func RemoveStale(ctx context.Context) ([]string, error) {
 	var removed []string
 	var errs []error
 	for _, e := range entries {
-		pid, ok := ownerPid(e.Name())
-		if !ok {
-			continue
-		}
-		if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); !errors.Is(err, os.ErrNotExist) {
+		if pid, ok := ownerPid(e.Name()); !ok || !gone(pid) {
 			continue
 		}
 		if _, err := run(ctx, nil, "ip", "netns", "del", e.Name()); err != nil {
@@ -329,19 +325,33 @@ func RemoveStale(ctx context.Context) ([]string, error) {
 // ownerPid returns the pid in a name made by uniqueBase, and whether name is
 // one: "vgl" pid "x" 8 hex digits, then one letter.
 func ownerPid(name string) (int, bool) {
-	rest, ok := strings.CutPrefix(name, namePrefix)
+	pid, tail, ok := pidName(name, namePrefix)
+	return pid, ok && len(tail) == 9 && isHex(tail[:8])
+}
+
+// pidName splits a name made of prefix, a process id in canonical decimal,
+// "x" and a tail, and returns the pid and the tail.
+func pidName(name, prefix string) (pid int, tail string, ok bool) {
+	rest, ok := strings.CutPrefix(name, prefix)
 	if !ok {
-		return 0, false
+		return 0, "", false
 	}
 	digits, tail, ok := strings.Cut(rest, "x")
-	if !ok || len(tail) != 9 || !isHex(tail[:8]) {
-		return 0, false
+	if !ok {
+		return 0, "", false
 	}
 	pid, err := strconv.Atoi(digits)
 	if err != nil || pid <= 0 || strconv.Itoa(pid) != digits {
-		return 0, false
+		return 0, "", false
 	}
-	return pid, true
+	return pid, tail, true
+}
+
+// gone reports whether no process with this id runs (it has no /proc
+// entry).
+func gone(pid int) bool {
+	_, err := os.Stat(fmt.Sprintf("/proc/%d", pid))
+	return errors.Is(err, os.ErrNotExist)
 }
 
 // isHex reports whether s is lower-case hexadecimal digits only.
