@@ -218,5 +218,8 @@ func RemoveStaleHostCuts(ctx context.Context) ([]string, error) {
 // "vglhc" pid "x" 8 hex digits.
 func hostCutPid(name string) (int, bool) {
 	pid, tail, ok := pidName(name, hostCutPrefix)
-	return pid, ok && len(tail) == 8 && isHex(tail)
+	if !ok || len(tail) != 8 || !isHex(tail) {
+		return 0, false
+	}
+	return pid, true
 }

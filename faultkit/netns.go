@@ -326,7 +326,10 @@ func RemoveStale(ctx context.Context) ([]string, error) {
 // one: "vgl" pid "x" 8 hex digits, then one letter.
 func ownerPid(name string) (int, bool) {
 	pid, tail, ok := pidName(name, namePrefix)
-	return pid, ok && len(tail) == 9 && isHex(tail[:8])
+	if !ok || len(tail) != 9 || !isHex(tail[:8]) {
+		return 0, false
+	}
+	return pid, true
 }
 
 // pidName splits a name made of prefix, a process id in canonical decimal,
