@@ -121,25 +121,24 @@ func prepareCut(ctx context.Context, c *net.TCPConn, tg target, o hangcheckOpts,
 
 // cutWatch is what watchCut saw.
 type cutWatch struct {
-	local  bool              // the target is on this host: its socket is visible
-	seen   faultkit.Seen     // the target's packets into the cut
-	rstAt  time.Duration     // first RST, 0 if none
-	finAt  time.Duration     // first FIN, 0 if none
-	last   time.Duration     // the target's last packet, 0 if none
-	gone   time.Duration     // the target's socket vanished (local only)
-	silent bool              // a remote target dropped it without a packet
-	state  string            // the target socket's last state (local only)
-	held   time.Duration     // what the row reports
-	ended  string            // what the row reports
-	err    error             // a failure of the watch itself
-	start  time.Time         // the cut
-	addrs  [2]netip.AddrPort // the target's socket: local, remote
+	local  bool          // the target is on this host: its socket is visible
+	seen   faultkit.Seen // the target's packets into the cut
+	rstAt  time.Duration // first RST, 0 if none
+	finAt  time.Duration // first FIN, 0 if none
+	last   time.Duration // the target's last packet, 0 if none
+	gone   time.Duration // the target's socket vanished (local only)
+	silent bool          // a remote target dropped it without a packet
+	state  string        // the target socket's last state (local only)
+	held   time.Duration // what the row reports
+	ended  string        // what the row reports
+	err    error         // a failure of the watch itself
+	start  time.Time     // the cut
 }
 
 // watchCut polls the cut until the target let the connection go or ctx
 // ends.
 func watchCut(ctx context.Context, cut *faultkit.HostCut, local bool) *cutWatch {
-	w := &cutWatch{local: local, start: time.Now(), ended: faultkit.EndedOpen, addrs: [2]netip.AddrPort{cut.Remote, cut.Local}}
+	w := &cutWatch{local: local, start: time.Now(), ended: faultkit.EndedOpen}
 	t := time.NewTicker(cutPollEvery)
 	defer t.Stop()
 	for range 1 << 20 {
@@ -176,7 +175,7 @@ func watchCut(ctx context.Context, cut *faultkit.HostCut, local bool) *cutWatch 
 			}
 			continue
 		}
-		present, state, err := targetSocket(ctx, w.addrs[0], w.addrs[1])
+		present, state, err := targetSocket(ctx, cut.Remote, cut.Local) // the target's end
 		if err != nil {
 			if ctx.Err() == nil {
 				w.err = err

@@ -322,15 +322,17 @@ func connScenario(ctx context.Context, tg target, o hangcheckOpts, r *row) error
 	}
 	defer c.Close()
 	start := time.Now()
-	la, ra := c.LocalAddr().(*net.TCPAddr).AddrPort(), c.RemoteAddr().(*net.TCPAddr).AddrPort()
+	// The target's end of the connection, and ours.
+	theirs, ours := unmapAP(c.RemoteAddr().(*net.TCPAddr).AddrPort()), unmapAP(c.LocalAddr().(*net.TCPAddr).AddrPort())
+	local := isLocal(theirs.Addr())
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var gone time.Duration // written by the watcher, read after watched is closed
 	watched := make(chan struct{})
-	if isLocal(ra.Addr().Unmap()) {
+	if local {
 		go func() {
 			defer close(watched)
-			if gone = waitTargetGone(sctx, unmapAP(ra), unmapAP(la), start); gone > 0 {
+			if gone = waitTargetGone(sctx, theirs, ours, start); gone > 0 {
 				// Let the client see a FIN or RST itself first.
 				t := time.NewTimer(silentGrace)
 				defer t.Stop()
@@ -365,13 +367,13 @@ func connScenario(ctx context.Context, tg target, o hangcheckOpts, r *row) error
 		r.Held, r.Ended = gone.Seconds(), faultkit.EndedRST
 		r.Detail += fmt.Sprintf("; the target's socket was gone at %.1fs without a packet to the client (its kernel dropped it)", gone.Seconds())
 		err = nil
-	case res.Ended == faultkit.EndedOpen && gone == 0 && isLocal(ra.Addr().Unmap()):
+	case res.Ended == faultkit.EndedOpen && local:
 		qctx, qcancel := context.WithTimeout(context.WithoutCancel(ctx), probeTimeout)
-		if present, state, serr := targetSocket(qctx, unmapAP(ra), unmapAP(la)); serr == nil && present {
+		if present, state, serr := targetSocket(qctx, theirs, ours); serr == nil && present {
 			r.Detail += "; the target's socket still there (" + state + ")"
 		}
 		qcancel()
-	case res.Ended == faultkit.EndedOpen && r.Scenario == "zero-window" && gone == 0 && !isLocal(ra.Addr().Unmap()):
+	case res.Ended == faultkit.EndedOpen && r.Scenario == "zero-window" && !errors.Is(ctx.Err(), context.Canceled):
 		// At the cap: open the window. A target that dropped the connection
 		// silently answers with a reset.
 		c.SetReadDeadline(time.Now().Add(lateReply))
