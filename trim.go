@@ -51,8 +51,8 @@ func (t *trimmer) run(log *slog.Logger) {
 			return
 		case <-tick.C:
 		}
-		peak = max(peak, t.gov.TakePeak())
-		open := t.gov.Stats().Open
+		p, open := t.gov.TakePeak()
+		peak = max(peak, p)
 		if peak-open >= trimBurst && open <= peak/2 {
 			start := time.Now()
 			debug.FreeOSMemory()

@@ -423,6 +423,26 @@ func TestTable(t *testing.T) {
 		})
 	})
 
+	t.Run("TakePeak gives the high-water mark of a period and starts the next from now", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			tab := NewTable(testOpts)
+			pl := newPipeListener()
+			gl := tab.Listen(pl, ListenerOptions{})
+			defer gl.Close()
+			_, a := pl.dial(t, gl)
+			_, b := pl.dial(t, gl)
+			a.Close()
+			if peak, open := tab.TakePeak(); peak != 2 || open != 1 {
+				t.Errorf("TakePeak = %d, %d; want 2, 1", peak, open)
+			}
+			if peak, open := tab.TakePeak(); peak != 1 || open != 1 {
+				t.Errorf("second TakePeak = %d, %d; want 1, 1", peak, open)
+			}
+			pl.Close()
+			b.Close()
+		})
+	})
+
 	t.Run("under pressure a waiting header goes before a connection idle for less than a second", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			o := testOpts

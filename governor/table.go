@@ -161,14 +161,14 @@ type Stats struct {
 }
 
 // TakePeak returns the most connections that were open at once since the
-// previous call (or since the Table was made), and starts the next period
-// from the connections open now.
-func (t *Table) TakePeak() int {
+// previous call (or since the Table was made) and the connections open now,
+// from which the next period starts.
+func (t *Table) TakePeak() (peak, open int) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	p := t.peak
-	t.peak = len(t.conns)
-	return p
+	peak, open = t.peak, len(t.conns)
+	t.peak = open
+	return peak, open
 }
 
 // Stats returns the Table's counters.
