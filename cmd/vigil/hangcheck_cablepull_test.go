@@ -64,15 +64,7 @@ func hangcheckInNetns(t *testing.T, ns *faultkit.Netns, args ...string) ([]row, 
 // against it on loopback; then a zero-value net/http server, which holds a
 // half-sent header of a vanished peer to the cap.
 func TestHangcheckCablePull(t *testing.T) {
-	switch err := faultkit.Available(); {
-	case err == nil:
-	case errors.Is(err, faultkit.ErrNotRoot):
-		t.Skip("cable-pull tests need root (network namespaces, nftables); CI runs them as root")
-	case os.Getenv("CI") != "":
-		t.Fatalf("%v: .ci/run must install it", err)
-	default:
-		t.Skip(err)
-	}
+	needFaultkit(t)
 	ns, err := faultkit.NewNetns(t.Context())
 	if err != nil {
 		t.Fatal(err)
@@ -147,13 +139,7 @@ func TestHangcheckCablePull(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { srv.Close() })
-		ln2, err := link.Server.Listen(t.Context(), "tcp", net.JoinHostPort(link.ServerIP.String(), "8081"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		hs := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})}
-		go hs.Serve(ln2)
-		t.Cleanup(func() { hs.Close() })
+		serveZeroValue(t, link.Server, net.JoinHostPort(link.ServerIP.String(), "8081"))
 
 		base := "http://" + link.ServerIP.String()
 		rows, problem := hangcheckInNetns(t, link.Client, "--i-own-this-target", "--scenarios", "cable-pull-header", "--max-wait", "10s", base+":8080/")
@@ -180,26 +166,14 @@ func TestHangcheckCablePull(t *testing.T) {
 		}
 	})
 	t.Run("a zero-value net/http server holds a vanished peer's half header to the cap", func(t *testing.T) {
-		ln, err := ns.Listen(t.Context(), "tcp", "127.0.0.1:8081")
-		if err != nil {
-			t.Fatal(err)
-		}
-		hs := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})}
-		go hs.Serve(ln)
-		t.Cleanup(func() { hs.Close() })
+		serveZeroValue(t, ns, "127.0.0.1:8081")
 		rows, problem := hangcheckInNetns(t, ns, "--scenarios", "cable-pull-header", "--max-wait", "3s", "http://127.0.0.1:8081/")
 		if !problem || len(rows) != 1 || rows[0].Ended != "open" || rows[0].Held < 2.9 || !strings.Contains(rows[0].Detail, "still there (ESTAB)") {
 			t.Errorf("rows %+v, problem %v; want one row open at the 3 s cap with its socket ESTAB, and exit status 1", rows, problem)
 		}
 	})
 	t.Run("Ctrl-C in the middle of a cable pull removes its table", func(t *testing.T) {
-		ln, err := ns.Listen(t.Context(), "tcp", "127.0.0.1:8082")
-		if err != nil {
-			t.Fatal(err)
-		}
-		hs := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})}
-		go hs.Serve(ln)
-		t.Cleanup(func() { hs.Close() })
+		serveZeroValue(t, ns, "127.0.0.1:8082")
 		exe, err := os.Executable()
 		if err != nil {
 			t.Fatal(err)
@@ -238,6 +212,20 @@ func TestHangcheckCablePull(t *testing.T) {
 			t.Errorf("tables after Ctrl-C: %q, want hangcheck's gone", got)
 		}
 	})
+}
+
+// serveZeroValue serves addr in ns with a zero-value http.Server (no
+// timeouts at all) until the test ends.
+func serveZeroValue(t *testing.T, ns *faultkit.Netns, addr string) {
+	t.Helper()
+	ln, err := ns.Listen(t.Context(), "tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})}
+	var served sync.WaitGroup
+	served.Go(func() { hs.Serve(ln) })
+	t.Cleanup(func() { hs.Close(); served.Wait() })
 }
 
 // silentDropper serves the connections of ln until it is closed: after the
