@@ -14,6 +14,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 maxwait=${1:-120s}
+[[ $maxwait =~ ^[0-9]+s$ ]] || { echo "hangcheck.sh: max-wait is whole seconds, like 120s (got $maxwait)" >&2; exit 2; }
 [[ $(id -u) == 0 ]] || { echo "hangcheck.sh: needs root (network namespaces, nftables)" >&2; exit 1; }
 command -v nginx >/dev/null || [[ -x /usr/sbin/nginx ]] || { echo "hangcheck.sh: nginx is not installed (apt-get install nginx-light)" >&2; exit 1; }
 nginx=$(command -v nginx || echo /usr/sbin/nginx)
@@ -68,7 +69,7 @@ for name in "${order[@]}"; do
   ip netns exec "$ns" "$work/vigil" hangcheck --max-wait "$maxwait" --large /big.bin http://127.0.0.1:8080/ \
     >"$work/${name//\//-}.out" 2>&1 &
 done
-wait_for=$(( $(sed 's/s$//' <<<"$maxwait") * 12 + 60 ))
+wait_for=$(( ${maxwait%s} * 12 + 60 ))
 for _ in $(seq "$wait_for"); do
   pgrep -f "$work/vigil hangcheck" >/dev/null || break
   sleep 1
