@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"net"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -99,4 +100,19 @@ func within(t *testing.T, what string, got, lo, hi time.Duration) {
 	if got < lo || got > hi {
 		t.Errorf("%s = %v, want between %v and %v", what, got, lo, hi)
 	}
+}
+
+// newNetns makes a namespace for the test, closed at cleanup; it skips the
+// test when not running as root.
+func newNetns(t *testing.T) *Netns {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("skipping: namespaces and nftables rules need root (CI runs these tests as root)")
+	}
+	ns, err := NewNetns(t.Context())
+	if err != nil {
+		t.Fatalf("NewNetns: %v", err)
+	}
+	t.Cleanup(func() { _ = ns.Close() })
+	return ns
 }

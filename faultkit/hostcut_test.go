@@ -14,14 +14,7 @@ import (
 func TestCutHere(t *testing.T) {
 	t.Run("drops one loopback connection both ways and counts the target's packets by kind", func(t *testing.T) {
 		checkLeaks(t)
-		if os.Geteuid() != 0 {
-			t.Skip("skipping: nftables rules need root (CI runs these tests as root)")
-		}
-		ns, err := NewNetns(t.Context())
-		if err != nil {
-			t.Fatalf("NewNetns: %v", err)
-		}
-		t.Cleanup(func() { _ = ns.Close() })
+		ns := newNetns(t)
 		ln, err := ns.Listen(t.Context(), "tcp", "127.0.0.1:0")
 		if err != nil {
 			t.Fatalf("Listen: %v", err)
@@ -98,14 +91,7 @@ func TestCutHere(t *testing.T) {
 		}
 	})
 	t.Run("removes only the tables of dead processes", func(t *testing.T) {
-		if os.Geteuid() != 0 {
-			t.Skip("skipping: nftables rules need root (CI runs these tests as root)")
-		}
-		ns, err := NewNetns(t.Context())
-		if err != nil {
-			t.Fatalf("NewNetns: %v", err)
-		}
-		t.Cleanup(func() { _ = ns.Close() })
+		ns := newNetns(t)
 		// A pid far above pid_max cannot be running.
 		dead, live := "vglhc999999999x0badcafe", "vglhc"+strconv.Itoa(os.Getpid())+"x0badcafe"
 		if _, err := ns.Exec(t.Context(), "nft", "add", "table", "inet", dead); err != nil {

@@ -326,14 +326,7 @@ func TestOwnerPid(t *testing.T) {
 func TestNetns(t *testing.T) {
 	t.Run("has its own loopback, up, and Close is idempotent", func(t *testing.T) {
 		checkLeaks(t)
-		if os.Geteuid() != 0 {
-			t.Skip("skipping: creating network namespaces needs root (CI runs these tests as root)")
-		}
-		n, err := NewNetns(t.Context())
-		if err != nil {
-			t.Fatalf("NewNetns: %v", err)
-		}
-		t.Cleanup(func() { _ = n.Close() })
+		n := newNetns(t)
 		ln, err := n.Listen(t.Context(), "tcp", "127.0.0.1:0")
 		if err != nil {
 			t.Fatalf("Listen: %v", err)
