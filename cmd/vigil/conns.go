@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"slices"
 	"strconv"
@@ -65,8 +64,7 @@ func conns(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		return usageError{err.Error()}
 	}
-	c := adminClient(*admin)
-	defer c.CloseIdleConnections()
+	c := parseAdmin(*admin)
 	if flags.NArg() > 0 {
 		if flags.Arg(0) != "kill" || flags.NArg() != 2 {
 			return usageError{"conns: want \"kill ID\""}
@@ -91,37 +89,29 @@ func conns(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 }
 
-// adminClient returns an HTTP client that reaches the admin endpoint addr,
-// bounded in time; requests go to http://vigil/.
-func adminClient(addr string) *http.Client {
-	network, address := "tcp", addr
+// adminEndpoint is the address of a server's admin endpoint, as given to
+// --admin: unix:PATH or host:port.
+type adminEndpoint struct{ network, address string }
+
+func parseAdmin(addr string) adminEndpoint {
 	if p, ok := strings.CutPrefix(addr, "unix:"); ok {
-		network, address = "unix", p
+		return adminEndpoint{"unix", p}
 	}
-	d := net.Dialer{Timeout: 2 * time.Second}
-	return &http.Client{
-		Timeout: 5 * time.Second,
-		Transport: &http.Transport{
-			DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-				return d.DialContext(ctx, network, address)
-			},
-		},
-	}
+	return adminEndpoint{"tcp", addr}
 }
 
-func adminDo(ctx context.Context, c *http.Client, method, path string) ([]byte, error) {
+// adminDo makes one request to the admin endpoint, bounded in time, and
+// returns the body of a 200 answer.
+func adminDo(ctx context.Context, a adminEndpoint, method, path string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, exchangeTimeout)
+	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method, "http://vigil"+path, nil)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := c.Do(req)
+	resp, body, err := exchange(ctx, a.network, a.address, req, 64<<20)
 	if err != nil {
 		return nil, fmt.Errorf("admin endpoint: %w (is vigil serving with this --admin?)", err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-	if err != nil {
-		return nil, fmt.Errorf("admin endpoint: %w", err)
 	}
 	if resp.StatusCode != http.StatusOK {
 		return body, fmt.Errorf("admin endpoint: %s %s: %s: %s", method, path, resp.Status, strings.TrimSpace(string(body)))
@@ -129,7 +119,7 @@ func adminDo(ctx context.Context, c *http.Client, method, path string) ([]byte, 
 	return body, nil
 }
 
-func killConn(ctx context.Context, c *http.Client, id string, stdout io.Writer) error {
+func killConn(ctx context.Context, c adminEndpoint, id string, stdout io.Writer) error {
 	if _, err := strconv.ParseUint(id, 10, 64); err != nil {
 		return usageError{fmt.Sprintf("conns kill: %q is not a connection id", id)}
 	}
@@ -140,7 +130,7 @@ func killConn(ctx context.Context, c *http.Client, id string, stdout io.Writer) 
 	return nil
 }
 
-func showConns(ctx context.Context, c *http.Client, asJSON bool, stdout io.Writer) error {
+func showConns(ctx context.Context, c adminEndpoint, asJSON bool, stdout io.Writer) error {
 	body, err := adminDo(ctx, c, http.MethodGet, "/conns")
 	if err != nil {
 		return err

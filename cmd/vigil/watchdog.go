@@ -86,12 +86,6 @@ func probe(ctx context.Context, srv *vigil.Server, d time.Duration) error {
 	if err != nil {
 		return err
 	}
-	tr := &http.Transport{DisableKeepAlives: true}
-	defer tr.CloseIdleConnections()
-	resp, err := tr.RoundTrip(req)
-	if err != nil {
-		return err
-	}
-	resp.Body.Close()
-	return nil
+	_, _, err = exchange(ctx, "tcp", req.URL.Host, req, 0)
+	return err
 }

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
+)
+
+// exchangeTimeout bounds an exchange whose context has no deadline.
+const exchangeTimeout = 5 * time.Second
+
+// exchange sends req on a new connection to network/address and returns the
+// response and up to limit bytes of its body; more is an error. The whole
+// exchange is bounded by ctx's deadline, or exchangeTimeout without one,
+// and cancelling ctx stops it at once.
+//
+// It stands in for http.Client: the commands make one request at a time to
+// a server they know, and the Transport's pool, proxy support, HTTP/2
+// client and IDNA tables would add about 0.5 MiB to every device's binary.
+func exchange(ctx context.Context, network, address string, req *http.Request, limit int64) (*http.Response, []byte, error) {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		deadline = time.Now().Add(exchangeTimeout)
+	}
+	d := net.Dialer{Deadline: deadline}
+	c, err := d.DialContext(ctx, network, address)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer c.Close()
+	if err := c.SetDeadline(deadline); err != nil {
+		return nil, nil, err
+	}
+	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	wrap := func(err error) error {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return err
+	}
+	req.Close = true
+	if err := req.Write(c); err != nil {
+		return nil, nil, wrap(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(c), req)
+	if err != nil {
+		return nil, nil, wrap(err)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	resp.Body.Close()
+	if err != nil {
+		return nil, nil, wrap(err)
+	}
+	if int64(len(body)) > limit {
+		return nil, nil, fmt.Errorf("response body over %d bytes", limit)
+	}
+	return resp, body, nil
+}
