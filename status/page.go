@@ -6,7 +6,6 @@ import (
 	"embed"
 	"encoding/json"
 	"errors"
-	"html/template"
 	"net/http"
 	"path"
 	"slices"
@@ -16,17 +15,15 @@ import (
 	"github.com/vigilhttp/vigil/governor"
 )
 
-//go:embed ui/status.html ui/app.js ui/style.css
+//go:embed ui/app.js ui/style.css
 var ui embed.FS
-
-var pageTmpl = template.Must(template.ParseFS(ui, "ui/status.html"))
 
 // pageCSP allows the page its own script, style sheet and event stream and
 // nothing else: no inline script or style, no other origin.
 const pageCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
 	"connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
-// pageData is what ui/status.html renders.
+// pageData is what writePage renders.
 type pageData struct {
 	Now       string
 	Uptime    string
@@ -74,11 +71,7 @@ func (s *Server) servePage(w http.ResponseWriter, r *http.Request) {
 		d.Rows = append(d.Rows, viewRow(NewRow(c, now), c))
 	}
 	var buf bytes.Buffer
-	if err := pageTmpl.Execute(&buf, d); err != nil {
-		s.log.Error("status: page template", "err", err)
-		writeError(w, http.StatusInternalServerError, "page template failed")
-		return
-	}
+	writePage(&buf, d)
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Content-Security-Policy", pageCSP)
