@@ -29,9 +29,11 @@ func TestDeviceFeatures(t *testing.T) {
 	os.WriteFile(filepath.Join(web, "cgi-bin", "mute"), []byte("#!/bin/sh\nsleep 30\n"), 0o755)
 	routes := `route uri=/action/upgrade methods=POST handler=upload limit-body=1MiB
 route uri=/files/ methods=GET|PUT|DELETE
-route uri=/pages/ handler=tmpl
 route uri=/
 `
+	if tmplBuilt { // not with -tags notmpl
+		routes = "route uri=/pages/ handler=tmpl\n" + routes
+	}
 	if cgiBuilt { // not with -tags nocgi
 		routes = "route uri=/cgi-bin handler=cgi handler-timeout=1s\n" + routes
 	}
@@ -162,6 +164,9 @@ route uri=/
 	})
 
 	t.Run("a template page renders with the program's functions, escaped", func(t *testing.T) {
+		if !tmplBuilt {
+			t.Skip("built with -tags notmpl")
+		}
 		code, body := do("GET", "/pages/hello.html?name=%3Cscript%3E", nil, "")
 		if code != 200 || body != "<p>hello &lt;script&gt;</p>" {
 			t.Errorf("page: %d %q", code, body)

@@ -15,7 +15,6 @@ import (
 	"github.com/vigilhttp/vigil/route"
 	"github.com/vigilhttp/vigil/session"
 	"github.com/vigilhttp/vigil/static"
-	"github.com/vigilhttp/vigil/tmpl"
 	"github.com/vigilhttp/vigil/upload"
 )
 
@@ -37,8 +36,8 @@ type site struct {
 type router struct {
 	site    atomic.Pointer[site]
 	uploads *upload.Handler
-	pages   *tmpl.Handler // nil unless a rule says handler=tmpl
-	putRoot string        // document root for PUT and DELETE; "" refuses them
+	pages   http.Handler // nil unless a rule says handler=tmpl (tmpl.Handler)
+	putRoot string       // document root for PUT and DELETE; "" refuses them
 	// httpsPort is the port of the first https:// listener, for redirect=https.
 	httpsPort atomic.Pointer[string]
 	auth      *auth.Authenticator

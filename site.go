@@ -3,7 +3,7 @@ package vigil
 import (
 	"errors"
 	"fmt"
-	"html/template"
+	"html"
 	"net/http"
 	"slices"
 	"strings"
@@ -14,7 +14,6 @@ import (
 	"github.com/vigilhttp/vigil/session"
 	"github.com/vigilhttp/vigil/static"
 	"github.com/vigilhttp/vigil/tlsconf"
-	"github.com/vigilhttp/vigil/tmpl"
 	"github.com/vigilhttp/vigil/upload"
 )
 
@@ -72,7 +71,7 @@ func (s *Server) newRouter(files http.Handler) (*router, error) {
 		log:      s.log,
 		actions:  map[string]http.Handler{},
 	}
-	if slices.ContainsFunc(rules.Rules, func(r route.Rule) bool { return r.Handler == "tmpl" }) {
+	if i := slices.IndexFunc(rules.Rules, func(r route.Rule) bool { return r.Handler == "tmpl" }); i >= 0 {
 		fsys := s.cfg.FS
 		if fsys == nil && s.cfg.Root != "" {
 			if fsys, err = static.Dir(s.cfg.Root); err != nil {
@@ -82,7 +81,10 @@ func (s *Server) newRouter(files http.Handler) (*router, error) {
 		if fsys == nil {
 			fsys = demo.FS()
 		}
-		if rt.pages, err = tmpl.New(tmpl.Options{FS: fsys, Funcs: s.cfg.TemplateFuncs, Logger: s.log}); err != nil {
+		if rt.pages, err = newPages(fsys, s.cfg.TemplateFuncs, s.log); err != nil { // handler_tmpl.go
+			if !tmplBuilt {
+				return nil, fmt.Errorf("vigil: %s: %w", rules.Rules[i].Source, err)
+			}
 			return nil, fmt.Errorf("vigil: %w", err)
 		}
 	}
@@ -181,5 +183,5 @@ func demoUpgrade(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	fmt.Fprintf(w, "<!doctype html><title>Firmware</title><link rel=stylesheet href=/style.css><main><h1>Image received</h1>"+
 		"<p>%s: %d bytes, SHA-256 <code>%s</code>.</p><p>The demo does not flash images. <a href=/upgrade.html>Back</a></p></main>\n",
-		template.HTMLEscapeString(f.ClientName), f.Size, f.SHA256)
+		html.EscapeString(f.ClientName), f.Size, f.SHA256)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"html/template"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -109,8 +108,10 @@ type Config struct {
 	// UploadDir is where handler=upload routes put received files until
 	// their action moves them; empty means the system's temporary directory.
 	UploadDir string
-	// TemplateFuncs are the functions handler=tmpl pages may call.
-	TemplateFuncs template.FuncMap
+	// TemplateFuncs are the functions handler=tmpl pages may call: an
+	// html/template.FuncMap (the field's type is its underlying map, so
+	// that a build with -tags notmpl links no template engine).
+	TemplateFuncs map[string]any
 
 	// Admin is where the admin endpoint listens (status page, /conns,
 	// /handlers, /metrics, /debug/pprof/): "unix:PATH" or "host:port". It
