@@ -3,10 +3,12 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"time"
 )
 
@@ -22,9 +24,10 @@ const exchangeTimeout = 5 * time.Second
 // a server they know, and the Transport's pool, proxy support, HTTP/2
 // client and IDNA tables would add about 0.5 MiB to every device's binary.
 func exchange(ctx context.Context, network, address string, req *http.Request, limit int64) (*http.Response, []byte, error) {
+	start := time.Now()
 	deadline, ok := ctx.Deadline()
 	if !ok {
-		deadline = time.Now().Add(exchangeTimeout)
+		deadline = start.Add(exchangeTimeout)
 	}
 	d := net.Dialer{Deadline: deadline}
 	c, err := d.DialContext(ctx, network, address)
@@ -40,6 +43,9 @@ func exchange(ctx context.Context, network, address string, req *http.Request, l
 	wrap := func(err error) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) { // ours: ctx's deadline, or the default
+			return fmt.Errorf("no answer within %v: %w", deadline.Sub(start).Round(time.Millisecond), context.DeadlineExceeded)
 		}
 		return err
 	}
