@@ -24,7 +24,29 @@ import (
 const labelKey = "vigil_conn"
 
 // ServeHTTP runs the configured handler under the request's route policy.
+// Its own stack frame is kept small (the setup is in begin, the cleanup in
+// end): the handler runs on top of it, and net/http's response header
+// writer alone takes 2.8 KiB of stack, so a few hundred bytes here decide
+// whether a file response outgrows an 8 KiB goroutine stack, whose every
+// doubling copies the stack.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	x, ctx := s.begin(w, r)
+	defer s.end(x)
+	defer s.recoverPanic(&x.responseWriter, r, x.gc)
+	if s.opts.Done != nil {
+		defer s.done(x, r)
+	}
+	s.opts.Handler.ServeHTTP(&x.responseWriter, r.WithContext(ctx))
+	if !x.wrote() {
+		s.unanswered(x, ctx)
+	}
+}
+
+// begin prepares a request for its handler: it resolves the route policy,
+// tells the governor, wraps the body, registers the flight and labels the
+// goroutine. It returns the exchange and the handler's context; end undoes
+// what it did.
+func (s *Server) begin(w http.ResponseWriter, r *http.Request) (*exchange, context.Context) {
 	pol := s.opts.Default
 	var routeName string
 	if s.opts.Routes != nil {
@@ -49,13 +71,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	x := &exchange{
 		responseWriter: responseWriter{ResponseWriter: w},
 		flight:         flight{method: r.Method, path: r.URL.EscapedPath(), route: routeName, start: time.Now()},
+		gc:             gc,
 	}
 	hasBody := r.Body != nil && r.Body != http.NoBody
 	if gc != nil {
 		x.flight.connID = gc.ID()
 		if r.ProtoMajor == 2 {
+			x.stream = true
 			gc.StreamBegin()
-			defer gc.StreamEnd()
 		}
 		if r.ProtoMajor == 1 {
 			gc.BeginRequest(governor.Limits{
@@ -79,28 +102,36 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		x.flight.deadline = x.flight.start.Add(pol.HandlerTimeout)
 		x.ctx.init(ctx, x.flight.deadline)
 		ctx = &x.ctx
-		defer x.ctx.end()
 	}
 	s.flights.add(&x.flight)
-	defer s.flights.remove(&x.flight)
 	// The connection's context carries its pprof label (see ConnContext):
 	// the goroutine profile then finds this handler's stack if it overstays.
 	pprof.SetGoroutineLabels(ctx)
-	defer s.recoverPanic(&x.responseWriter, r, gc)
+	return x, ctx
+}
 
-	if s.opts.Done != nil {
-		defer s.done(x, r)
+// end undoes begin once the handler has returned (or panicked): the flight
+// is removed, the handler's context cancelled and an HTTP/2 stream ended.
+func (s *Server) end(x *exchange) {
+	s.flights.remove(&x.flight)
+	if x.ctx.parent != nil {
+		x.ctx.end()
 	}
-	s.opts.Handler.ServeHTTP(&x.responseWriter, r.WithContext(ctx))
+	if x.stream {
+		x.gc.StreamEnd()
+	}
+}
 
-	if !x.wrote() {
-		var mbe *http.MaxBytesError
-		switch {
-		case errors.Is(ctx.Err(), context.DeadlineExceeded):
-			http.Error(&x.responseWriter, "503 handler timed out", http.StatusServiceUnavailable)
-		case hasBody && errors.As(x.body.err, &mbe):
-			http.Error(&x.responseWriter, "413 request body too large", http.StatusRequestEntityTooLarge)
-		}
+// unanswered answers a request whose handler wrote nothing, when the
+// reason calls for more than net/http's empty 200: the handler deadline
+// passed, or the body was over its limit.
+func (s *Server) unanswered(x *exchange, ctx context.Context) {
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		http.Error(&x.responseWriter, "503 handler timed out", http.StatusServiceUnavailable)
+	case x.body.rc != nil && errors.As(x.body.err, &mbe):
+		http.Error(&x.responseWriter, "413 request body too large", http.StatusRequestEntityTooLarge)
 	}
 }
 
@@ -138,8 +169,10 @@ type Done struct {
 type exchange struct {
 	responseWriter
 	flight flight
-	body   body
-	ctx    handlerCtx
+	body   body       // rc is nil when the request has no body
+	ctx    handlerCtx // parent is nil when the request has no handler deadline
+	gc     *governor.Conn
+	stream bool // an HTTP/2 stream, counted on gc
 }
 
 // describe is a request as the connection table shows it: method and path,

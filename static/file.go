@@ -43,42 +43,54 @@ func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, name string,
 		rs = &sizedFile{f: of, size: fi.Size()}
 	}
 	ctype := contentType(name)
-
-	var gz fs.File
-	var gzinfo fs.FileInfo
+	var vary bool
 	if compressible(name, ctype) {
-		gz, gzinfo = h.openSibling(r, name+".gz")
-	}
-	if gz != nil {
-		defer gz.Close()
-	}
-	if gz != nil && acceptsGzip(r.Header.Values("Accept-Encoding")) {
-		if ctype == "" {
-			var err error
-			if ctype, err = sniff(rs); err != nil {
-				h.fail(w, r, http.StatusInternalServerError, fmt.Errorf("%s: %w", name, err))
-				return
-			}
-		}
-		gzrs := gz.(io.ReadSeeker) // checked by openSibling
-		tag, err := h.etag(name+".gz", gzinfo, gzrs)
-		if err != nil {
-			h.fail(w, r, http.StatusInternalServerError, err)
+		var served bool
+		if served, vary = h.serveSibling(w, r, name, ctype, rs); served {
 			return
 		}
-		tag = strings.TrimSuffix(tag, `"`) + `-gz"`
-		h.setHeaders(w, ctype, tag, true)
-		http.ServeContent(&gzipWriter{ResponseWriter: w}, r, name+".gz", modTime(gzinfo), gzrs)
-		return
 	}
-
 	tag, err := h.etag(name, fi, rs)
 	if err != nil {
 		h.fail(w, r, http.StatusInternalServerError, err)
 		return
 	}
-	h.setHeaders(w, ctype, tag, gz != nil)
+	h.setHeaders(w, ctype, tag, vary)
 	http.ServeContent(w, r, name, modTime(fi), rs)
+}
+
+// serveSibling serves the precompressed sibling of the file name (content
+// rs, media type ctype; "" to sniff) when there is one and the client may
+// receive it. It reports whether it answered the request, and whether a
+// sibling exists: the plain file's response then varies on
+// Accept-Encoding. It is apart from serveFile so that serveFile's stack
+// frame, under every file response, stays small.
+func (h *Handler) serveSibling(w http.ResponseWriter, r *http.Request, name, ctype string, rs io.ReadSeeker) (served, exists bool) {
+	gz, gzinfo := h.openSibling(r, name+".gz")
+	if gz == nil {
+		return false, false
+	}
+	defer gz.Close()
+	if !acceptsGzip(r.Header.Values("Accept-Encoding")) {
+		return false, true
+	}
+	if ctype == "" {
+		var err error
+		if ctype, err = sniff(rs); err != nil {
+			h.fail(w, r, http.StatusInternalServerError, fmt.Errorf("%s: %w", name, err))
+			return true, true
+		}
+	}
+	gzrs := gz.(io.ReadSeeker) // checked by openSibling
+	tag, err := h.etag(name+".gz", gzinfo, gzrs)
+	if err != nil {
+		h.fail(w, r, http.StatusInternalServerError, err)
+		return true, true
+	}
+	tag = strings.TrimSuffix(tag, `"`) + `-gz"`
+	h.setHeaders(w, ctype, tag, true)
+	http.ServeContent(&gzipWriter{ResponseWriter: w}, r, name+".gz", modTime(gzinfo), gzrs)
+	return true, true
 }
 
 // setHeaders sets the headers of a file response, before ServeContent. An
