@@ -83,12 +83,10 @@ func (e *TimeoutError) Temporary() bool { return false }
 // Unwrap returns os.ErrDeadlineExceeded.
 func (e *TimeoutError) Unwrap() error { return os.ErrDeadlineExceeded }
 
-func newConn(t *Table, nc net.Conn, id uint64, ip netip.Addr, first mode, now time.Time) *Conn {
+func newConn(t *Table, nc net.Conn, id uint64, ip netip.Addr, first mode, now time.Time, acks bool) *Conn {
 	c := &Conn{nc: nc, t: t, id: id, ip: ip, start: now, chunk: t.opts.WriteChunk}
 	c.tcp, _ = nc.(*net.TCPConn)
-	if c.tcp != nil {
-		_, _, c.ackProgress = bytesAcked(c.tcp)
-	}
+	c.ackProgress = acks && c.tcp != nil
 	c.mode, c.modeStart = first, now
 	c.lim = Limits{}.resolve(&t.opts)
 	c.phase.Store(uint32(c.restPhaseLocked()))

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -36,11 +37,39 @@ type Listener struct {
 
 	refusing chan struct{} // semaphore of refusal goroutines
 	wg       sync.WaitGroup
+
+	// preset is the socket options (sockKeepAlive, sockUserTimeout) Listen
+	// set on the listening socket, for accepted sockets to inherit.
+	preset sockFlags
+	// sock is what the first accepted TCP socket showed (sockKnown plus the
+	// preset options it really inherited, and sockAcks); zero before it.
+	// Every socket of a listener comes from the same kernel with the same
+	// listener options, so one look serves them all.
+	sock atomic.Uint32
 }
 
-// Listen wraps ln so that its connections are governed by t.
+// sockFlags describe the accepted sockets of a Listener.
+type sockFlags uint32
+
+const (
+	sockKnown       sockFlags = 1 << iota // the first accepted socket was looked at
+	sockKeepAlive                         // keepalive as Options say is inherited from the listener
+	sockUserTimeout                       // TCP_USER_TIMEOUT as Options say is inherited
+	sockAcks                              // the kernel reports the peer's acknowledgements (TCP_INFO)
+)
+
+// Listen wraps ln so that its connections are governed by t. When ln is a
+// TCP listener, the keepalive and TCP_USER_TIMEOUT options are also set on
+// the listening socket: where accepted sockets inherit them (Linux, when
+// the runtime does not set its own keepalive on accept), Accept then skips
+// setting them on every connection. The first accepted socket is checked;
+// options it did not inherit are set per connection, as without this.
 func (t *Table) Listen(ln net.Listener, opts ListenerOptions) *Listener {
-	return &Listener{ln: ln, t: t, opts: opts, refusing: make(chan struct{}, maxRefusing)}
+	l := &Listener{ln: ln, t: t, opts: opts, refusing: make(chan struct{}, maxRefusing)}
+	if tl, ok := ln.(*net.TCPListener); ok {
+		l.preset = presetListener(tl, &t.opts)
+	}
+	return l
 }
 
 // Addr returns the listener's network address.
@@ -65,8 +94,9 @@ func (l *Listener) Accept() (net.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
-		l.t.setSocketOptions(nc)
-		c, victim, why := l.t.admit(nc, first)
+		sf := l.sockFlags(nc)
+		l.t.setSocketOptions(nc, sf)
+		c, victim, why := l.t.admit(nc, first, sf&sockAcks != 0)
 		if c == nil {
 			l.refuse(nc, why)
 			continue
@@ -80,19 +110,41 @@ func (l *Listener) Accept() (net.Conn, error) {
 	}
 }
 
-func (t *Table) setSocketOptions(nc net.Conn) {
+// sockFlags returns what the listener's accepted sockets are like, looking
+// at nc if it is the first TCP socket.
+func (l *Listener) sockFlags(nc net.Conn) sockFlags {
+	if sf := sockFlags(l.sock.Load()); sf != 0 {
+		return sf
+	}
+	tc, ok := nc.(*net.TCPConn)
+	if !ok {
+		return sockKnown
+	}
+	sf := sockKnown | inherited(tc, &l.t.opts, l.preset)
+	if _, _, ok := bytesAcked(tc); ok {
+		sf |= sockAcks
+	}
+	l.sock.Store(uint32(sf))
+	return sf
+}
+
+// setSocketOptions sets keepalive and TCP_USER_TIMEOUT on nc, unless sf
+// says nc inherited them from its listener.
+func (t *Table) setSocketOptions(nc net.Conn, sf sockFlags) {
 	tc, ok := nc.(*net.TCPConn)
 	if !ok {
 		return
 	}
 	o := &t.opts
-	tc.SetKeepAliveConfig(net.KeepAliveConfig{
-		Enable:   true,
-		Idle:     o.KeepAliveIdle,
-		Interval: o.KeepAliveInterval,
-		Count:    o.KeepAliveCount,
-	})
-	if o.UserTimeout > 0 {
+	if sf&sockKeepAlive == 0 {
+		tc.SetKeepAliveConfig(net.KeepAliveConfig{
+			Enable:   true,
+			Idle:     o.KeepAliveIdle,
+			Interval: o.KeepAliveInterval,
+			Count:    o.KeepAliveCount,
+		})
+	}
+	if o.UserTimeout > 0 && sf&sockUserTimeout == 0 {
 		if err := setUserTimeout(tc, o.UserTimeout); err != nil {
 			t.log.Debug("governor: TCP_USER_TIMEOUT", "err", err)
 		}

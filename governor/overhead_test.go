@@ -19,7 +19,7 @@ func (nopConn) Close() error                     { return nil }
 
 func BenchmarkOverhead(b *testing.B) {
 	tab := NewTable(Options{})
-	c, _, _ := tab.admit(nopConn{}, modeHeader)
+	c, _, _ := tab.admit(nopConn{}, modeHeader, false)
 	buf := make([]byte, 512)
 	b.Run("read", func(b *testing.B) {
 		for b.Loop() {

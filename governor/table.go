@@ -205,8 +205,9 @@ func (t *Table) CloseAll(cause Cause) int {
 // admit registers nc if the caps allow, evicting a connection (of the same
 // IP when the per-IP cap is the one reached; see victimLocked) if they do
 // not. It returns the new Conn and the victim to close, or a nil Conn and
-// the reason for refusing.
-func (t *Table) admit(nc net.Conn, first mode) (c, victim *Conn, refusal string) {
+// the reason for refusing. acks says the kernel reports nc's peer's
+// acknowledgements (TCP_INFO).
+func (t *Table) admit(nc net.Conn, first mode, acks bool) (c, victim *Conn, refusal string) {
 	ip := remoteIP(nc)
 	now := time.Now()
 	t.mu.Lock()
@@ -224,7 +225,7 @@ func (t *Table) admit(nc net.Conn, first mode) (c, victim *Conn, refusal string)
 	if victim != nil {
 		t.forgetLocked(victim)
 	}
-	c = newConn(t, nc, t.nextID.Add(1), ip, first, now)
+	c = newConn(t, nc, t.nextID.Add(1), ip, first, now, acks)
 	t.conns[c.id] = c
 	t.peak = max(t.peak, len(t.conns))
 	t.perIP[ip]++

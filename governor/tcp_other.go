@@ -7,6 +7,10 @@ import (
 	"time"
 )
 
+func presetListener(*net.TCPListener, *Options) sockFlags { return 0 }
+
+func inherited(*net.TCPConn, *Options, sockFlags) sockFlags { return 0 }
+
 func setUserTimeout(*net.TCPConn, time.Duration) error { return nil }
 
 func bytesAcked(*net.TCPConn) (uint64, time.Duration, bool) { return 0, 0, false }
