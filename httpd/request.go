@@ -36,7 +36,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.opts.Done != nil {
 		defer s.done(x, r)
 	}
-	s.opts.Handler.ServeHTTP(&x.responseWriter, r.WithContext(ctx))
+	s.opts.Handler.ServeHTTP(&x.responseWriter, &x.req)
 	if !x.wrote() {
 		s.unanswered(x, ctx)
 	}
@@ -44,8 +44,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // begin prepares a request for its handler: it resolves the route policy,
 // tells the governor, wraps the body, registers the flight and labels the
-// goroutine. It returns the exchange and the handler's context; end undoes
-// what it did.
+// goroutine. It returns the exchange, whose req is r with the handler's
+// context, and that context; end undoes what it did.
 func (s *Server) begin(w http.ResponseWriter, r *http.Request) (*exchange, context.Context) {
 	pol := s.opts.Default
 	var routeName string
@@ -67,7 +67,7 @@ func (s *Server) begin(w http.ResponseWriter, r *http.Request) (*exchange, conte
 		w.Header().Set("Connection", "close")
 	}
 	// One allocation carries the response writer wrapper, the in-flight
-	// record and the request body wrapper.
+	// record, the request body wrapper and the handler's request.
 	x := &exchange{
 		responseWriter: responseWriter{ResponseWriter: w},
 		flight:         flight{method: r.Method, path: r.URL.EscapedPath(), route: routeName, start: time.Now()},
@@ -103,6 +103,9 @@ func (s *Server) begin(w http.ResponseWriter, r *http.Request) (*exchange, conte
 		x.ctx.init(ctx, x.flight.deadline)
 		ctx = &x.ctx
 	}
+	// r.WithContext's copy, made in the exchange's allocation rather than
+	// in one of its own.
+	x.req = *r.WithContext(ctx)
 	s.flights.add(&x.flight)
 	// The connection's context carries its pprof label (see ConnContext):
 	// the goroutine profile then finds this handler's stack if it overstays.
@@ -172,7 +175,8 @@ type exchange struct {
 	body   body       // rc is nil when the request has no body
 	ctx    handlerCtx // parent is nil when the request has no handler deadline
 	gc     *governor.Conn
-	stream bool // an HTTP/2 stream, counted on gc
+	stream bool         // an HTTP/2 stream, counted on gc
+	req    http.Request // the request as the handler sees it: with ctx
 }
 
 // describe is a request as the connection table shows it: method and path,
