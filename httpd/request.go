@@ -318,8 +318,9 @@ type flight struct {
 	start        time.Time
 	deadline     time.Time // zero: none
 
-	overdue bool   // guarded by flights.mu
-	stack   string // guarded by flights.mu
+	overdue    bool    // guarded by flights.mu
+	stack      string  // guarded by flights.mu
+	prev, next *flight // in the flights list; guarded by flights.mu
 }
 
 // String describes the request, for the connection table.
@@ -328,30 +329,39 @@ func (f *flight) String() string { return describe(f.method, f.path) }
 // Route is the matched route's prefix, for the connection table.
 func (f *flight) Route() string { return f.route }
 
+// flights is the handlers in flight: a doubly linked list through the
+// flights themselves, so that adding and removing one, on every request,
+// costs no hashing and no allocation.
 type flights struct {
-	mu sync.Mutex // guards m and the overdue fields of its flights
-	m  map[*flight]struct{}
+	mu   sync.Mutex // guards the list (root and the prev and next of its flights), n and the overdue fields of its flights
+	root flight     // sentinel: root.next is the first flight added, root.prev the last
+	n    int
 }
 
-func (f *flights) init() { f.m = make(map[*flight]struct{}) }
+func (f *flights) init() { f.root.prev, f.root.next = &f.root, &f.root }
 
 func (f *flights) add(fl *flight) {
 	f.mu.Lock()
-	f.m[fl] = struct{}{}
+	fl.prev, fl.next = f.root.prev, &f.root
+	f.root.prev.next = fl
+	f.root.prev = fl
+	f.n++
 	f.mu.Unlock()
 }
 
 func (f *flights) remove(fl *flight) {
 	f.mu.Lock()
-	delete(f.m, fl)
+	fl.prev.next, fl.next.prev = fl.next, fl.prev
+	fl.prev, fl.next = nil, nil
+	f.n--
 	f.mu.Unlock()
 }
 
 // Flights returns the handlers in flight, oldest first.
 func (s *Server) Flights() []Flight {
 	s.flights.mu.Lock()
-	out := make([]Flight, 0, len(s.flights.m))
-	for fl := range s.flights.m {
+	out := make([]Flight, 0, s.flights.n)
+	for fl := s.flights.root.next; fl != &s.flights.root; fl = fl.next {
 		out = append(out, Flight{ConnID: fl.connID, Request: fl.String(), Route: fl.route, Start: fl.start,
 			Deadline: fl.deadline, Overdue: fl.overdue, Stack: fl.stack})
 	}
@@ -392,7 +402,7 @@ func (s *Server) overdue(now time.Time) []*flight {
 	var out []*flight
 	s.flights.mu.Lock()
 	defer s.flights.mu.Unlock()
-	for fl := range s.flights.m {
+	for fl := s.flights.root.next; fl != &s.flights.root; fl = fl.next {
 		if fl.overdue || fl.deadline.IsZero() || now.Sub(fl.deadline) < HandlerGrace {
 			continue
 		}
