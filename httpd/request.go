@@ -109,7 +109,9 @@ func (s *Server) begin(w http.ResponseWriter, r *http.Request) (*exchange, conte
 	s.flights.add(&x.flight)
 	// The connection's context carries its pprof label (see ConnContext):
 	// the goroutine profile then finds this handler's stack if it overstays.
-	pprof.SetGoroutineLabels(ctx)
+	// The handler's context has the same labels, but its Value reads the
+	// clock.
+	pprof.SetGoroutineLabels(r.Context())
 	return x, ctx
 }
 
