@@ -147,8 +147,13 @@ func (c *Conn) BeginRequest(l Limits, req fmt.Stringer, hasBody bool) {
 // BeginRequest gives (net/http reports it once a request header has been
 // read, and for HTTP/2 while streams are open): reads are then not bounded
 // by the governor, writes by the Table's stall timeout.
+//
+// Active reads no clock: a request's rules date from BeginRequest and from
+// its reads and writes, not from the mode's start, so the mode is dated by
+// the connection's last progress (for HTTP/1, the request header's last
+// byte).
 func (c *Conn) Active() {
-	now := c.t.now()
+	now := time.Unix(0, c.lastProgress.Load())
 	c.mu.Lock()
 	if c.mode != modeRequest {
 		c.mode, c.modeStart = modeRequest, now
@@ -624,8 +629,9 @@ func (c *Conn) SetDeadline(t time.Time) error {
 func (c *Conn) SetReadDeadline(t time.Time) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	prev := c.extRead
 	c.extRead = t
-	c.setReadLocked(c.callerLocked(c.sockRead, t))
+	c.setReadLocked(c.callerLocked(c.sockRead, prev, t))
 	return nil
 }
 
@@ -634,19 +640,23 @@ func (c *Conn) SetReadDeadline(t time.Time) error {
 func (c *Conn) SetWriteDeadline(t time.Time) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	prev := c.extWrite
 	c.extWrite = t
-	c.setWriteLocked(c.callerLocked(c.sockWrite, t))
+	c.setWriteLocked(c.callerLocked(c.sockWrite, prev, t))
 	return nil
 }
 
-// callerLocked returns the socket deadline after a caller set t, given cur:
-// the socket must wake an operation under way no later than t; a deadline
-// armed earlier, or for the governor, is kept (an operation woken early
-// re-evaluates its rules and the caller's deadline).
-func (c *Conn) callerLocked(cur, t time.Time) time.Time {
+// callerLocked returns the socket deadline after a caller replaced its
+// deadline prev by t, given cur, the socket's: the socket must wake an
+// operation under way no later than t; a deadline armed earlier, or for the
+// governor, is kept (an operation woken early re-evaluates its rules and
+// the caller's deadline, and re-arms).
+func (c *Conn) callerLocked(cur, prev, t time.Time) time.Time {
 	switch {
 	case t.IsZero():
-		if cur.IsZero() {
+		if cur.IsZero() || !cur.Equal(prev) {
+			// The governor's own wake-up: kept without a clock read
+			// (net/http clears deadlines several times per request).
 			return cur
 		}
 		if now := c.t.now(); !cur.After(now) {
