@@ -85,16 +85,25 @@ func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		r = &r2
 	}
 	st := rt.site.Load()
-	chain := st.rules.Lookup(r.Method, clean, r.TLS != nil)
-	if len(chain) == 0 {
+	// The chain Rules.Lookup returns, without building it: the handling
+	// rule, after the handler=continue rules before it that match.
+	tls := r.TLS != nil
+	final, ok := st.rules.Match(r.Method, clean, tls)
+	if !ok {
 		rt.noRoute(w, r, st, clean)
 		return
 	}
-	final := chain[len(chain)-1]
-	for _, rule := range chain {
-		if !rt.admit(w, r, rule) {
+	for i := range st.rules.Rules {
+		rule := &st.rules.Rules[i]
+		if rule == final {
+			break
+		}
+		if rule.Matches(r.Method, clean, tls) && !rt.admit(w, r, rule) {
 			return
 		}
+	}
+	if !rt.admit(w, r, final) {
+		return
 	}
 	switch final.Handler {
 	case "continue":
