@@ -366,6 +366,21 @@ func (c *Conn) showDeadline(d time.Time, rule Cause) {
 
 // ---- reads ----------------------------------------------------------------
 
+// armFirstRead gives the socket the wake-up of its first read (for the
+// header or handshake rule) on the accepting goroutine, which the first
+// Read then keeps (see arm). Arming it there rather than in that Read
+// keeps the runtime's timer code off the connection goroutine's young
+// stack, which it would otherwise outgrow and copy, deep in the header
+// read.
+func (c *Conn) armFirstRead() {
+	c.mu.Lock()
+	now := c.modeStart
+	gov, _ := c.readRuleLocked(now)
+	h := c.readHorizonLocked()
+	c.setReadLocked(arm(c.sockRead, earliest(gov, c.extRead), now, h, h/8))
+	c.mu.Unlock()
+}
+
 // Read reads from the peer, bounded by the rule of the current phase.
 func (c *Conn) Read(p []byte) (int, error) {
 	var base time.Time // set by the first beginRead

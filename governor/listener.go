@@ -106,6 +106,7 @@ func (l *Listener) Accept() (net.Conn, error) {
 				"remote", victim.RemoteAddr().String(), "for", nc.RemoteAddr().String())
 			victim.CloseFor(CauseEvicted)
 		}
+		c.armFirstRead()
 		return c, nil
 	}
 }
