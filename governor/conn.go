@@ -743,6 +743,11 @@ func (c *Conn) classify(err error) error {
 	switch {
 	case err == nil:
 		return nil
+	case isTimeout(err):
+		// A deadline, the caller's (net/http aborts its background read
+		// with one after every request) or the governor's: nothing learnt
+		// about the peer, and one look at the error instead of seven.
+		return err
 	case errors.Is(err, io.EOF), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
 		c.noted.CompareAndSwap(uint32(CauseNone), uint32(CausePeerClosed))
 	case errors.Is(err, syscall.ETIMEDOUT), errors.Is(err, syscall.EHOSTUNREACH),
