@@ -12,7 +12,9 @@
 # Environment: RUNS (3), SECS (5), SIZES ("1k 100k 1m tiny"), MODES
 # ("keep-alive close"), CONCS ("50 500"), IDLE ("1000 10000"; empty skips
 # the memory test), SERVERS ("vigil nginx net/http"; add "vigil-serve" to
-# run `vigil serve` as well, on the files only), PORT_BASE (18300), NGINX.
+# run `vigil serve` as well, on the files only), PORT_BASE (18300), NGINX,
+# VIGIL_BUILD (more go build flags for the vigil builds only, e.g.
+# "-tags notmpl -gcflags=all=-l" for README's smallest build).
 #
 # The vigil column is bench/vigilsrv: `vigil serve`'s defaults plus a route
 # file (/action → handler=action, / → files) and an action "tiny", because
@@ -89,10 +91,12 @@ stop() {
   unset "pid[$1]"
 }
 
-echo "building (go build -trimpath -ldflags=\"-s -w\")…" >&2
-for b in cmd/vigil bench/vigilsrv bench/plainfs; do
-  go build -trimpath -ldflags="-s -w" -o "$work/$(basename "$b")" "./$b"
+echo "building (go build -trimpath -ldflags=\"-s -w\" ${VIGIL_BUILD:-})…" >&2
+read -ra vigil_build <<<"${VIGIL_BUILD:-}"
+for b in cmd/vigil bench/vigilsrv; do
+  go build "${vigil_build[@]}" -trimpath -ldflags="-s -w" -o "$work/$(basename "$b")" "./$b"
 done
+go build -trimpath -ldflags="-s -w" -o "$work/plainfs" ./bench/plainfs
 go build -o "$work/idleconns" ./bench/idleconns
 
 mkdir -p "$work/www" "$work/nginx"
