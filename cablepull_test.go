@@ -3,7 +3,6 @@ package vigil
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -18,6 +17,7 @@ import (
 	"time"
 
 	"github.com/vigilhttp/vigil/faultkit"
+	"github.com/vigilhttp/vigil/faultkit/faulttest"
 	"github.com/vigilhttp/vigil/governor"
 )
 
@@ -29,21 +29,6 @@ const (
 	pullIdle   = 2 * time.Second
 	pullSlack  = 2 * time.Second
 )
-
-// needNetns skips the test unless it can build network namespaces; in CI
-// (CI=true) a missing tool fails it instead, since .ci/run installs them.
-func needNetns(t testing.TB) {
-	t.Helper()
-	switch err := faultkit.Available(); {
-	case err == nil:
-	case errors.Is(err, faultkit.ErrNotRoot):
-		t.Skip("cable-pull tests need root (network namespaces, veth, nftables); CI runs them as root")
-	case os.Getenv("CI") != "":
-		t.Fatalf("%v: .ci/run must install it", err)
-	default:
-		t.Skip(err)
-	}
-}
 
 // pullRig is vigil serving in one namespace of a Link, its peers in the other.
 type pullRig struct {
@@ -184,7 +169,7 @@ func (r *pullRig) wantClosed(t *testing.T, causes ...governor.Cause) {
 // checks that the server's kernel socket is gone in time while other clients
 // are served.
 func TestCablePull(t *testing.T) {
-	needNetns(t)
+	faulttest.Need(t)
 
 	t.Run("mid-download", func(t *testing.T) {
 		t.Parallel()

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/vigilhttp/vigil"
 	"github.com/vigilhttp/vigil/faultkit"
+	"github.com/vigilhttp/vigil/faultkit/faulttest"
 )
 
 // TestConnsDuringCablePull runs "vigil conns" against a server whose client
@@ -25,7 +25,7 @@ import (
 // connection in the client's network namespace) and checks that the stuck
 // row is shown first, in phase write, with its cause in words.
 func TestConnsDuringCablePull(t *testing.T) {
-	needFaultkit(t)
+	faulttest.Need(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	link, err := faultkit.NewLink(ctx)
@@ -113,21 +113,5 @@ func TestConnsDuringCablePull(t *testing.T) {
 	var js bytes.Buffer
 	if err := run(ctx, []string{"conns", "--admin", admin, "--json"}, &js, &errOut); err != nil || !strings.Contains(js.String(), `"conns"`) {
 		t.Errorf("vigil conns --json: %v %q", err, js.String())
-	}
-}
-
-// needFaultkit skips t when this process cannot make namespaces and
-// nftables rules (not root), and fails it under CI when a tool is missing:
-// .ci/run installs them.
-func needFaultkit(t *testing.T) {
-	t.Helper()
-	switch err := faultkit.Available(); {
-	case err == nil:
-	case errors.Is(err, faultkit.ErrNotRoot):
-		t.Skip("cable-pull tests need root (network namespaces, veth, nftables); CI runs them as root")
-	case os.Getenv("CI") != "":
-		t.Fatalf("%v: .ci/run must install it", err)
-	default:
-		t.Skip(err)
 	}
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/vigilhttp/vigil"
 	"github.com/vigilhttp/vigil/faultkit"
+	"github.com/vigilhttp/vigil/faultkit/faulttest"
 )
 
 // hangcheckInNetns runs "vigil hangcheck args..." as a process inside ns
@@ -64,7 +65,7 @@ func hangcheckInNetns(t *testing.T, ns *faultkit.Netns, args ...string) ([]row, 
 // against it on loopback; then a zero-value net/http server, which holds a
 // half-sent header of a vanished peer to the cap.
 func TestHangcheckCablePull(t *testing.T) {
-	needFaultkit(t)
+	faulttest.Need(t)
 	ns, err := faultkit.NewNetns(t.Context())
 	if err != nil {
 		t.Fatal(err)
