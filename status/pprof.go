@@ -129,6 +129,11 @@ func pprofTrace(w http.ResponseWriter, r *http.Request) {
 	trace.Stop()
 }
 
+// maxSymbolBody bounds a POST to /debug/pprof/symbol: each address read
+// adds a line to the answer, which is built in memory. go tool pprof posts
+// at most a few thousand addresses.
+const maxSymbolBody = 1 << 20
+
 // pprofSymbol maps program counters ("0x1234+0x5678", in the query or the
 // body) to function names.
 func pprofSymbol(w http.ResponseWriter, r *http.Request) {
@@ -138,7 +143,7 @@ func pprofSymbol(w http.ResponseWriter, r *http.Request) {
 	buf.WriteString("num_symbols: 1\n")
 	var b *bufio.Reader
 	if r.Method == http.MethodPost {
-		b = bufio.NewReader(r.Body)
+		b = bufio.NewReader(http.MaxBytesReader(w, r.Body, maxSymbolBody))
 	} else {
 		b = bufio.NewReader(strings.NewReader(r.URL.RawQuery))
 	}

@@ -76,6 +76,17 @@ func TestPprof(t *testing.T) {
 		if n := strings.Count(w.Body.String(), "status.TestPprof"); n != 2 {
 			t.Errorf("POST symbol: %q", w.Body.String())
 		}
+
+		word := fmt.Sprintf("%#x+", pc)
+		big := strings.Repeat(word, 2*maxSymbolBody/len(word))
+		r = httptest.NewRequest("POST", "/debug/pprof/symbol", strings.NewReader(big))
+		w = httptest.NewRecorder()
+		New(Options{}).ServeHTTP(w, r)
+		if n := strings.Count(w.Body.String(), "status.TestPprof"); n > maxSymbolBody/len(word) ||
+			!strings.Contains(w.Body.String(), "reading request: http: request body too large") {
+			t.Errorf("POST symbol of %d bytes: %d symbols, tail %q; want at most %d and the body refused",
+				len(big), n, w.Body.String()[max(0, w.Body.Len()-200):], maxSymbolBody/len(word))
+		}
 	})
 
 	t.Run("CPU profile and trace capture for ?seconds=, bounded by MaxProfileSeconds", func(t *testing.T) {
