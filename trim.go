@@ -23,8 +23,9 @@ const (
 // gradually; on a device, after a flood of 1,000 slowloris connections, RSS
 // would stay three times its baseline for minutes. When at least trimBurst
 // connections have gone since the peak and at most half of it is left, it
-// runs debug.FreeOSMemory once (a garbage collection and a scavenge: a few
-// milliseconds for a small heap), and starts counting again from there.
+// runs debug.FreeOSMemory (a garbage collection and a scavenge: a few
+// milliseconds for a small heap; twice, since sync.Pool victims survive one
+// collection), and starts counting again from there.
 type trimmer struct {
 	gov   *governor.Table
 	stop  chan struct{}
