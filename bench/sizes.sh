@@ -2,6 +2,7 @@
 # sizes.sh: the stripped vigil binary for each device target.
 #
 #   bench/sizes.sh [default-budget-bytes [smallest-budget-bytes]]
+#   bench/sizes.sh --floor
 #
 # Builds CGO_ENABLED=0 with -trimpath -ldflags="-s -w" for linux/amd64,
 # linux/arm64, linux/arm (GOARM=7) and linux/mipsle (GOMIPS=softfloat),
@@ -14,8 +15,19 @@
 #              mipsle, some CPU per request more)
 # It prints each size and exits 1 if a default build is above the first
 # budget or a smallest build above the second.
+#
+# --floor builds, for the same targets, what any Go web server costs before
+# vigil adds anything: no vigil build is smaller than the first, nor one
+# with handler=tmpl smaller than the second.
+#   nethttp    net/http with TLS serving one handler (bench/sizefloor/nethttp)
+#   tmpl       the same rendering one html/template (bench/sizefloor/tmpl)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+builds=(default notmpl smallest)
+if [[ ${1:-} == --floor ]]; then
+  builds=(nethttp tmpl)
+  shift
+fi
 budget=${1:-0} small_budget=${2:-0}
 small_tags=nometrics,nocgi,nopprof,nethttpomithttp2,notmpl
 small_gcflags=all=-l
@@ -25,17 +37,18 @@ over=0
 printf '%-26s %-9s %12s %8s\n' target build bytes MiB
 for t in amd64: arm64: arm:7 mipsle:softfloat; do
   arch=${t%%:*} opt=${t#*:}
-  for build in default notmpl smallest; do
-    tags= gcflags= limit=0
+  for build in "${builds[@]}"; do
+    pkg=./cmd/vigil tags= gcflags= limit=0
     case $build in
       default) limit=$budget ;;
       notmpl) tags=notmpl ;;
       smallest) tags=$small_tags gcflags=$small_gcflags limit=$small_budget ;;
+      *) pkg=./bench/sizefloor/$build ;;
     esac
     env CGO_ENABLED=0 GOOS=linux GOARCH="$arch" GOARM="${opt:+$([[ $arch == arm ]] && echo "$opt")}" \
       GOMIPS="$([[ $arch == mipsle ]] && echo "$opt")" \
-      go build -tags "$tags" -gcflags "$gcflags" -trimpath -ldflags="-s -w" -o "$work/vigil-$arch-$build" ./cmd/vigil
-    size=$(stat -c %s "$work/vigil-$arch-$build")
+      go build -tags "$tags" -gcflags "$gcflags" -trimpath -ldflags="-s -w" -o "$work/$arch-$build" "$pkg"
+    size=$(stat -c %s "$work/$arch-$build")
     mark=
     if ((limit > 0 && size > limit)); then
       over=1 mark=" over budget $limit"
@@ -44,5 +57,5 @@ for t in amd64: arm64: arm:7 mipsle:softfloat; do
       "$(awk -v s="$size" 'BEGIN {print s/1048576}')" "$mark"
   done
 done
-echo "smallest: -tags $small_tags -gcflags=$small_gcflags"
+[[ ${builds[0]} == default ]] && echo "smallest: -tags $small_tags -gcflags=$small_gcflags"
 exit $over

@@ -1,6 +1,6 @@
 // Command nethttp is the size floor of any Go web server with TLS: net/http
 // serving one handler over ListenAndServeTLS, nothing else. It is built by
-// bench/sizefloor.sh, never run.
+// bench/sizes.sh --floor, never run.
 package main
 
 import (

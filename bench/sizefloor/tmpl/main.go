@@ -2,7 +2,7 @@
 // html/template pages: bench/sizefloor/nethttp plus one template, parsed
 // and executed. text/template's method lookups by name make the linker
 // keep every exported method of every type that reaches an interface. It
-// is built by bench/sizefloor.sh, never run.
+// is built by bench/sizes.sh --floor, never run.
 package main
 
 import (
