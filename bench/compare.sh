@@ -12,7 +12,10 @@
 # Environment: RUNS (3), SECS (5), SIZES ("1k 100k 1m tiny"), MODES
 # ("keep-alive close"), CONCS ("50 500"), IDLE ("1000 10000"; empty skips
 # the memory test), SERVERS ("vigil nginx net/http"; add "vigil-serve" to
-# run `vigil serve` as well, on the files only), PORT_BASE (18300), NGINX,
+# run `vigil serve` as well, on the files only, and "net/http+gov" for the
+# plain net/http server on a governor listener: its distance from net/http
+# is the governor's cost, its distance from vigil that of vigil's request
+# layer), PORT_BASE (18300), NGINX,
 # VIGIL_BUILD (more go build flags for the vigil builds only, e.g.
 # "-tags notmpl -gcflags=all=-l" for README's smallest build).
 #
@@ -142,7 +145,9 @@ start() {
   nginx) "${pin_srv[@]}" "$NGINX" -p "$work/nginx/" -c "$work/nginx/nginx.conf" -e "$work/nginx/error.log" \
     2>>"$work/nginx.err" & ;;
   net/http) GOMAXPROCS=1 "${pin_srv[@]}" "$work/plainfs" --root "$work/www" --listen "$a" 2>>"$work/plainfs.err" & ;;
-  *) echo "compare.sh: unknown server $s (want vigil, vigil-serve, nginx or net/http)" >&2; exit 1 ;;
+  net/http+gov) GOMAXPROCS=1 "${pin_srv[@]}" "$work/plainfs" --governed --root "$work/www" --listen "$a" \
+    2>>"$work/plainfs-gov.err" & ;;
+  *) echo "compare.sh: unknown server $s (want vigil, vigil-serve, nginx, net/http or net/http+gov)" >&2; exit 1 ;;
   esac
   pid[$s]=$!
   for _ in $(seq 100); do
@@ -277,7 +282,7 @@ echo "wrk -t1 --latency, median of $runs runs of ${secs}s each; servers on CPU $
 echo "load average before the wrk runs: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine skews the numbers)"
 echo "vs nginx, vs net/http: req/s ratio; cpu-us/req: the server's user+system CPU per request (nginx: master + worker),"
 echo "less sensitive than req/s to other work on the machine; cpu%: of one CPU; errors: wrk socket errors + non-2xx, summed over the runs"
-printf '%-5s %-10s %5s  %-11s %10s %9s %8s %11s %10s %5s %7s\n' file mode conns server req/s p99-ms vs-nginx vs-net/http cpu-us/req cpu% errors
+printf '%-5s %-10s %5s  %-12s %10s %9s %8s %11s %10s %5s %7s\n' file mode conns server req/s p99-ms vs-nginx vs-net/http cpu-us/req cpu% errors
 for c in $sizes; do for m in $modes; do for k in $concs; do
   key="$c.$m.$k"
   ng=$(col "$key" nginx 1); nh=$(col "$key" net/http 1)
@@ -285,7 +290,7 @@ for c in $sizes; do for m in $modes; do for k in $concs; do
     [ "$s" = vigil-serve ] && [ "$c" = tiny ] && continue
     rps=$(col "$key" "$s" 1)
     err=$(awk '{e += $3} END {print e + 0}' "$work/res/$key.${s//\//_}")
-    printf '%-5s %-10s %5s  %-11s %10s %9s %8s %11s %10s %5s %7s\n' "$c" "$m" "$k" "$s" "$rps" "$(col "$key" "$s" 2)" \
+    printf '%-5s %-10s %5s  %-12s %10s %9s %8s %11s %10s %5s %7s\n' "$c" "$m" "$k" "$s" "$rps" "$(col "$key" "$s" 2)" \
       "$(ratio "$rps" "$ng")" "$(ratio "$rps" "$nh")" "$(col "$key" "$s" 4)" "$(col "$key" "$s" 5)" "$err"
   done
 done; done; done
@@ -295,9 +300,9 @@ if [ -n "$idle" ]; then
   echo "memory: VmRSS from /proc/PID/status, a fresh server per count; idle = after start and one GET;"
   echo "per conn = (RSS 2 s after N idle keep-alive connections are open, each after one GET /1k.bin, minus RSS before) / N;"
   echo "nginx: idle = master + worker, per conn = worker alone (the master holds no connections)"
-  printf '%-11s %12s' server idle-RSS; for n in $idle; do printf ' %14s' "KiB/conn@$n"; done; echo
+  printf '%-12s %12s' server idle-RSS; for n in $idle; do printf ' %14s' "KiB/conn@$n"; done; echo
   for s in $servers; do
-    printf '%-11s %12s' "$s" "$(kib "${idle_rss[$s]}")"; for n in $idle; do printf ' %14s' "${per_conn[$s,$n]}"; done; echo
+    printf '%-12s %12s' "$s" "$(kib "${idle_rss[$s]}")"; for n in $idle; do printf ' %14s' "${per_conn[$s,$n]}"; done; echo
   done
 fi
 echo

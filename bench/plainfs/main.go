@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"time"
 
 	"github.com/vigilhttp/vigil/governor"
 )
@@ -28,7 +29,13 @@ func main() {
 		log.Fatal(err)
 	}
 	if *governed {
-		ln = governor.NewTable(governor.Options{MaxConnsPerIP: -1}).Listen(ln, governor.ListenerOptions{})
+		// The limits compare.sh gives vigil: no connection caps, idle
+		// connections held for an hour.
+		ln = governor.NewTable(governor.Options{
+			MaxConns:      -1,
+			MaxConnsPerIP: -1,
+			IdleTimeout:   time.Hour,
+		}).Listen(ln, governor.ListenerOptions{})
 	}
 	if *pprofAddr != "" {
 		dbg := http.NewServeMux()
