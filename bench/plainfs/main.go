@@ -1,10 +1,11 @@
 // Command plainfs is the baseline for the benchmarks under bench/: Go's
 // net/http file server with a zero-value http.Server, serving a directory,
 // plus a tiny dynamic response at /action/tiny. With --governed, the same
-// server runs on a governor listener (the governor's own cost, without
-// vigil's HTTP layer and file handler). --pprof serves net/http/pprof on a
-// second, separate listener so a benchmark can count goroutines without
-// touching the server under test.
+// server runs on a governor listener and tells it when a connection is
+// idle or active: the governor's own cost, without vigil's HTTP layer and
+// file handler. --pprof serves net/http/pprof on a second, separate
+// listener so a benchmark can count goroutines without touching the server
+// under test.
 package main
 
 import (
@@ -48,5 +49,25 @@ func main() {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Write([]byte("ok\n"))
 	})
-	log.Fatal(http.Serve(ln, mux))
+	srv := &http.Server{Handler: mux}
+	if *governed {
+		// Tell the governor when a connection waits for its next request,
+		// as vigil's httpd does: without it every wait is a header wait,
+		// cut after the header timeout.
+		srv.ConnState = func(c net.Conn, st http.ConnState) {
+			gc, ok := c.(*governor.Conn)
+			if !ok {
+				return
+			}
+			switch st {
+			case http.StateActive:
+				gc.Active()
+			case http.StateIdle:
+				gc.Idle()
+			case http.StateHijacked:
+				gc.Hijacked()
+			}
+		}
+	}
+	log.Fatal(srv.Serve(ln))
 }
