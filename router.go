@@ -85,29 +85,22 @@ func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		r = &r2
 	}
 	st := rt.site.Load()
-	// The chain Rules.Lookup returns, without building it: the handling
-	// rule, after the handler=continue rules before it that match.
-	tls := r.TLS != nil
-	final, ok := st.rules.Match(r.Method, clean, tls)
-	if !ok {
+	// The handler=continue rules that match, then the handling rule: found
+	// in one pass, into room on this stack (a chain longer than it
+	// allocates).
+	var room [8]*route.Rule
+	chain := st.rules.AppendChain(room[:0], r.Method, clean, r.TLS != nil)
+	if len(chain) == 0 {
 		rt.noRoute(w, r, st, clean)
 		return
 	}
-	for i := range st.rules.Rules {
-		rule := &st.rules.Rules[i]
-		if rule == final {
-			break
-		}
-		if rule.Matches(r.Method, clean, tls) && !rt.admit(w, r, rule) {
+	for _, rule := range chain {
+		if !rt.admit(w, r, rule) {
 			return
 		}
 	}
-	if !rt.admit(w, r, final) {
-		return
-	}
+	final := chain[len(chain)-1]
 	switch final.Handler {
-	case "continue":
-		http.NotFound(w, r)
 	case "redirect":
 		rt.redirect(w, r, final)
 	case "options":

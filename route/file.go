@@ -264,22 +264,30 @@ func (r *Rule) Matches(method, p string, tls bool) bool {
 // handler=continue that match, then the first other rule that matches (the
 // last element), or nil if none does.
 func (rs *Rules) Lookup(method, p string, tls bool) []*Rule {
+	return rs.AppendChain(nil, method, p, tls)
+}
+
+// AppendChain appends to dst the rules Lookup returns and returns the
+// result, or dst unchanged if no rule handles the request. Given a dst with
+// room, on the caller's stack, it allocates nothing: the router calls it on
+// every request.
+func (rs *Rules) AppendChain(dst []*Rule, method, p string, tls bool) []*Rule {
 	if rs == nil {
-		return nil
+		return dst
 	}
 	p = Clean(p)
-	var chain []*Rule
+	n := len(dst)
 	for i := range rs.Rules {
 		r := &rs.Rules[i]
 		if !r.Matches(method, p, tls) {
 			continue
 		}
-		chain = append(chain, r)
+		dst = append(dst, r)
 		if r.Handler != "continue" {
-			return chain
+			return dst
 		}
 	}
-	return nil
+	return dst[:n]
 }
 
 // Match returns the policy route of a request: the rule that handles it.

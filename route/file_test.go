@@ -77,6 +77,16 @@ func TestParseRules(t *testing.T) {
 			if strings.Join(got, " ") != strings.Join(tt.want, " ") {
 				t.Errorf("Lookup(%s %s) = %v, want %v", tt.method, tt.path, got, tt.want)
 			}
+			// AppendChain appends the same chain after what dst holds, or
+			// leaves dst as it was.
+			mark := &Rule{Prefix: "mark"}
+			got = got[:0]
+			for _, r := range rs.AppendChain([]*Rule{mark}, tt.method, tt.path, tt.tls) {
+				got = append(got, r.Prefix)
+			}
+			if want := append([]string{"mark"}, tt.want...); strings.Join(got, " ") != strings.Join(want, " ") {
+				t.Errorf("AppendChain(mark, %s %s) = %v, want %v", tt.method, tt.path, got, want)
+			}
 		})
 	}
 }
