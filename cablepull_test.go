@@ -228,11 +228,12 @@ func TestCablePull(t *testing.T) {
 		resp.Body.Close()
 		cutAt := r.cut(t, c)
 		r.probe(t)
-		// Idle closes gracefully (the peer may be alive); the FIN goes
-		// unanswered and TCP_USER_TIMEOUT (= stall timeout) ends the orphan.
-		gone := r.waitGone(t, c, cutAt, pullIdle+pullStall)
-		t.Logf("cable pull while idle: server socket gone %.2fs after the cut (idle %v + stall %v)", gone.Seconds(), pullIdle, pullStall)
-		r.wantClosed(t, governor.CauseIdle)
+		// At the idle expiry the keepalive probes sent meanwhile are
+		// unanswered: the peer is gone, and the close is abortive (no
+		// orphan waits for its FIN to be acknowledged).
+		gone := r.waitGone(t, c, cutAt, pullIdle)
+		t.Logf("cable pull while idle: server socket gone %.2fs after the cut (idle %v)", gone.Seconds(), pullIdle)
+		r.wantClosed(t, governor.CauseDeadPeer)
 	})
 }
 

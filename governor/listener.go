@@ -12,7 +12,8 @@ import (
 // ListenerOptions configures one listener of a Table.
 type ListenerOptions struct {
 	// TLS says connections start with a TLS handshake, bounded by
-	// HandshakeTimeout; the protocol layer calls HandshakeDone after it.
+	// HandshakeTimeout; the protocol layer calls HandshakeDone after it, or
+	// Multiplexed when ALPN chose a multiplexed protocol (HTTP/2).
 	TLS bool
 
 	// Refusal is written to a connection refused at a cap before it is
@@ -35,8 +36,11 @@ type Listener struct {
 	t    *Table
 	opts ListenerOptions
 
-	refusing chan struct{} // semaphore of refusal goroutines
-	wg       sync.WaitGroup
+	refusing chan struct{}  // semaphore of refusal goroutines
+	wg       sync.WaitGroup // the refusal goroutines
+
+	mu     sync.Mutex // guards closed and every wg.Add, so that Close's Wait follows the last Add
+	closed bool
 
 	// preset is the socket options (sockKeepAlive, sockUserTimeout) Listen
 	// set on the listening socket, for accepted sockets to inherit.
@@ -76,8 +80,12 @@ func (t *Table) Listen(ln net.Listener, opts ListenerOptions) *Listener {
 func (l *Listener) Addr() net.Addr { return l.ln.Addr() }
 
 // Close closes the listener and waits for the refusals under way (bounded by
-// refuseTime). Open connections are not closed: see Table.CloseAll.
+// refuseTime); from its call on, Accept starts no more of them. Open
+// connections are not closed: see Table.CloseAll.
 func (l *Listener) Close() error {
+	l.mu.Lock()
+	l.closed = true
+	l.mu.Unlock()
 	err := l.ln.Close()
 	l.wg.Wait()
 	return err
@@ -168,7 +176,17 @@ func (l *Listener) refuse(nc net.Conn, why string) {
 		abort(nc)
 		return
 	}
-	l.wg.Go(func() {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		<-l.refusing
+		abort(nc)
+		return
+	}
+	l.wg.Add(1)
+	l.mu.Unlock()
+	go func() {
+		defer l.wg.Done()
 		defer func() { <-l.refusing }()
 		nc.SetDeadline(time.Now().Add(refuseTime))
 		if _, err := nc.Write(l.opts.Refusal); err == nil {
@@ -180,7 +198,7 @@ func (l *Listener) refuse(nc net.Conn, why string) {
 			io.Copy(io.Discard, io.LimitReader(nc, 64<<10))
 		}
 		abort(nc)
-	})
+	}()
 }
 
 func abort(nc net.Conn) {

@@ -14,6 +14,7 @@ const (
 	DefaultMaxConnsPerIP  = 64
 	DefaultWriteChunk     = 64 << 10
 	DefaultKeepAliveCount = 4
+	DefaultOrphanTimeout  = time.Second
 	// DefaultBodyMinRate is the minimum rate of a request body, in bytes per
 	// second, when neither BodyMinRate nor MinRate is set: Apache
 	// mod_reqtimeout's default. A 64 MiB firmware image still has 36 hours.
@@ -84,11 +85,30 @@ type Options struct {
 	KeepAliveInterval time.Duration
 	KeepAliveCount    int
 
-	// UserTimeout sets TCP_USER_TIMEOUT on every accepted socket: the kernel
-	// drops a connection whose sent data stays unacknowledged that long, also
-	// after close (orphans). Zero means StallTimeout; negative leaves the
-	// kernel default (about 15 minutes on Linux).
+	// UserTimeout, if positive, sets TCP_USER_TIMEOUT on every accepted
+	// socket while its connection lives: only a backstop, never the judge.
+	// The governor, which sees the peer's acknowledgements, decides when a
+	// peer that sends nothing back is gone, and cuts it with a RST at the
+	// stall timeout; the kernel cannot tell a slow reader from a dead one
+	// (since Linux 5.11 TCP_USER_TIMEOUT also aborts a connection whose
+	// window stays closed, even while every probe is answered, and without a
+	// RST). So a positive value below 4 × StallTimeout is raised to that.
+	// Zero or negative (the default) sets none: the kernel's own limits
+	// (tcp_retries2, about 15 minutes) are the backstop, and TCP keepalive
+	// finds a peer that vanished while nothing was being sent.
 	UserTimeout time.Duration
+
+	// OrphanTimeout bounds the socket a graceful close leaves to the kernel
+	// (an orphan sending its FIN): at such a close TCP_USER_TIMEOUT is set to
+	// it when nothing but the FIN is left to send, and to StallTimeout when
+	// the tail of a response still is, so a peer that vanished meanwhile
+	// leaves no orphan behind for long. Zero means DefaultOrphanTimeout;
+	// negative sets none.
+	OrphanTimeout time.Duration
+
+	// Clock is the time source; nil means SystemClock. Every time the
+	// governor keeps is monotonic; the wall clock is only displayed.
+	Clock Clock
 
 	// WriteChunk is the largest piece, in bytes, handed to the kernel in one
 	// write or sendfile call, so that StallTimeout measures a stall and not a
@@ -145,8 +165,17 @@ func (o Options) withDefaults() Options {
 	if o.KeepAliveCount <= 0 {
 		o.KeepAliveCount = DefaultKeepAliveCount
 	}
-	if o.UserTimeout == 0 {
-		o.UserTimeout = o.StallTimeout
+	switch {
+	case o.UserTimeout <= 0:
+		o.UserTimeout = 0
+	case o.UserTimeout < 4*o.StallTimeout:
+		o.UserTimeout = 4 * o.StallTimeout
+	}
+	switch {
+	case o.OrphanTimeout == 0:
+		o.OrphanTimeout = DefaultOrphanTimeout
+	case o.OrphanTimeout < 0:
+		o.OrphanTimeout = 0
 	}
 	if o.WriteChunk <= 0 {
 		o.WriteChunk = DefaultWriteChunk
@@ -168,9 +197,9 @@ type Limits struct {
 	// of the response; zero means Options.MinRate (and Options.BodyMinRate
 	// for the body), negative means none.
 	MinRate int64
-	// BodyMinRate is the minimum average rate of the body alone; zero means
-	// MinRate when set here, else Options.BodyMinRate; negative means none.
-	BodyMinRate int64
+	// bodyMinRate is the body's minimum rate, as resolve derives it: MinRate
+	// when set here, else Options.BodyMinRate.
+	bodyMinRate int64
 	// TransferTimeout caps the body and the response each; zero means
 	// Options.TransferTimeout, negative means none.
 	TransferTimeout time.Duration
@@ -181,14 +210,12 @@ func (l Limits) resolve(o *Options) Limits {
 		l.StallTimeout = o.StallTimeout
 	}
 	switch {
-	case l.BodyMinRate < 0:
-		l.BodyMinRate = 0
-	case l.BodyMinRate == 0 && l.MinRate > 0:
-		l.BodyMinRate = l.MinRate
-	case l.BodyMinRate == 0 && l.MinRate < 0:
-		l.BodyMinRate = 0
-	case l.BodyMinRate == 0:
-		l.BodyMinRate = o.BodyMinRate
+	case l.MinRate > 0:
+		l.bodyMinRate = l.MinRate
+	case l.MinRate < 0:
+		l.bodyMinRate = 0
+	default:
+		l.bodyMinRate = o.BodyMinRate
 	}
 	switch {
 	case l.MinRate == 0:

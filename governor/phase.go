@@ -14,11 +14,12 @@ const (
 	PhaseWrite                  // writing to the peer
 	PhaseIdle                   // keep-alive: waiting for the next request
 	PhaseHijacked               // handed over by the protocol layer (e.g. WebSocket)
+	PhaseStreams                // multiplexed (HTTP/2) with streams open: see each Stream's phase
 	PhaseClosed                 // closed
 	numPhases
 )
 
-var phaseNames = [numPhases]string{"handshake", "header", "body", "handler", "write", "idle", "hijacked", "closed"}
+var phaseNames = [numPhases]string{"handshake", "header", "body", "handler", "write", "idle", "hijacked", "streams", "closed"}
 
 // String returns the phase's lower-case name, as used in logs and JSON.
 func (p Phase) String() string {
@@ -42,11 +43,11 @@ const (
 	CausePeerClosed            // the peer closed or reset it
 	CauseHandshake             // the TLS handshake overran HandshakeTimeout (abortive)
 	CauseHeaderTimeout         // the request header overran HeaderTimeout (abortive)
-	CauseStall                 // a body read or a write made no progress for StallTimeout (abortive)
+	CauseStall                 // a body read or a write made no progress for StallTimeout: for a write, the peer acknowledged nothing, though it still answers (abortive)
 	CauseMinRate               // a body or response fell below MinRate (abortive)
 	CauseTransferTimeout       // a body or response overran TransferTimeout (abortive)
 	CauseIdle                  // keep-alive wait overran IdleTimeout
-	CauseDeadPeer              // the kernel gave up on the peer: keepalive or TCP_USER_TIMEOUT (abortive)
+	CauseDeadPeer              // the peer is gone: the kernel shows keepalive or window probes or retransmissions unanswered, or gave up itself (abortive)
 	CauseEvicted               // idle, evicted to admit a new connection at a cap
 	CauseHandlerTimeout        // its handler overran the handler deadline (abortive)
 	CauseKilled                // killed through Table.Kill (abortive)
@@ -101,4 +102,5 @@ const (
 	modeRequest
 	modeIdle
 	modeHijacked
+	modeStreams // multiplexed, with streams open
 )

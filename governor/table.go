@@ -17,14 +17,21 @@ import (
 // them, counts closes by cause and answers Snapshot and Kill. Create it with
 // NewTable; all methods are safe for concurrent use.
 type Table struct {
-	epoch    time.Time // base of now: a monotonic clock read is cheaper than time.Now
-	opts     Options
-	log      *slog.Logger
-	nextID   atomic.Uint64
-	accepted atomic.Uint64
-	refused  atomic.Uint64
-	closes   [numCauses]atomic.Uint64
-	shutdown atomic.Bool
+	// epoch is the origin of the Table's clock: a time with a monotonic
+	// reading, taken when the Table was made; every time the governor keeps
+	// is epoch plus a monotonic offset (see now), so that socket deadlines
+	// made from them are monotonic too, and a wall-clock step changes none.
+	epoch     time.Time
+	clock     Clock         // nil: the system's, read directly
+	epochMono time.Duration // clock.Mono() at epoch
+	opts      Options
+	log       *slog.Logger
+	nextID    atomic.Uint64
+	accepted  atomic.Uint64
+	refused   atomic.Uint64
+	closes    [numCauses]atomic.Uint64
+	resets    [numCauses]atomic.Uint64 // streams reset, by cause
+	shutdown  atomic.Bool
 
 	mu    sync.Mutex // guards conns, perIP and peak
 	conns map[uint64]*Conn
@@ -36,63 +43,99 @@ type Table struct {
 // their defaults).
 func NewTable(opts Options) *Table {
 	opts = opts.withDefaults()
-	return &Table{
+	t := &Table{
 		epoch: time.Now(),
 		opts:  opts,
 		log:   opts.Logger,
 		conns: make(map[uint64]*Conn),
 		perIP: make(map[netip.Addr]int),
 	}
+	if _, sys := opts.Clock.(SystemClock); !sys && opts.Clock != nil {
+		t.clock = opts.Clock
+		t.epochMono = t.clock.Mono()
+	}
+	return t
 }
 
-// now returns the current time from the monotonic clock alone (one clock
-// read instead of time.Now's two); it carries a monotonic reading like
-// time.Now's. Governed reads and writes call it twice each.
-func (t *Table) now() time.Time { return t.epoch.Add(time.Since(t.epoch)) }
+// now returns the current time on the Table's clock: the epoch plus the
+// monotonic time since. It carries a monotonic reading like time.Now's, and
+// from the system clock it costs one clock read instead of time.Now's two.
+// Governed reads and writes call it twice each.
+func (t *Table) now() time.Time {
+	if t.clock == nil {
+		return t.epoch.Add(time.Since(t.epoch))
+	}
+	return t.epoch.Add(t.clock.Mono() - t.epochMono)
+}
+
+// Now returns the current time on the Table's clock, with which every time
+// the governor reports for comparison (Conn.LastProgress, Stream deadlines)
+// is to be compared: its monotonic reading is what counts. For display use
+// Wall.
+func (t *Table) Now() time.Time { return t.now() }
+
+// Wall returns the wall-clock time of the Table's clock, for display.
+func (t *Table) Wall() time.Time {
+	if t.clock == nil {
+		return time.Now()
+	}
+	return t.clock.Wall()
+}
+
+// mono returns tm, a time on the Table's clock, as nanoseconds since the
+// epoch (for atomics); at is its inverse.
+func (t *Table) mono(tm time.Time) int64 { return int64(tm.Sub(t.epoch)) }
+
+func (t *Table) at(ns int64) time.Time { return t.epoch.Add(time.Duration(ns)) }
 
 // Options returns the Table's options with defaults applied.
 func (t *Table) Options() Options { return t.opts }
 
 // ConnInfo is one row of a Snapshot.
 type ConnInfo struct {
-	ID            uint64
-	Remote        string
-	Local         string
-	Phase         Phase
-	Request       string // the request being served, as BeginRequest described it
-	Route         string // its route, if the describer has a Route() string method
-	Requests      int64  // requests begun on this connection
-	Streams       int64  // HTTP/2 streams in flight
-	BytesIn       int64
-	BytesOut      int64
+	ID       uint64
+	Remote   string
+	Local    string
+	Phase    Phase
+	Request  string // the request being served, as BeginRequest described it
+	Route    string // its route, if the describer has a Route() string method
+	Requests int64  // requests begun on this connection
+	Streams  int64  // HTTP/2 streams open (StreamRows has them)
+	BytesIn  int64
+	BytesOut int64
+	// Start, LastProgress and Deadline are wall-clock times, for display
+	// only; Age, SinceProgress and DeadlineIn are what they are measured
+	// by, on the monotonic clock.
 	Start         time.Time
 	Age           time.Duration
 	LastProgress  time.Time     // last byte in or out, or acknowledged by the peer
 	SinceProgress time.Duration // time since LastProgress
 	Deadline      time.Time     // when the governing rule armed last closes it; zero if none
+	DeadlineIn    time.Duration // until Deadline (negative: passed); zero if none
 	Rule          Cause         // the cause that deadline closes for
 	Kernel        *TCPInfo      // the kernel's view (Linux TCP sockets), nil elsewhere
+	StreamRows    []StreamInfo  // the open streams of a multiplexed (HTTP/2) connection
 }
 
-// Info returns the connection's row as a Snapshot shows it.
-func (c *Conn) Info(now time.Time) ConnInfo {
-	lp := time.Unix(0, c.lastProgress.Load())
+// Info returns the connection's row as a Snapshot shows it; now and wall
+// are the Table's Now and Wall.
+func (c *Conn) Info(now, wall time.Time) ConnInfo {
+	lp := c.LastProgress()
 	ci := ConnInfo{
 		ID:            c.id,
 		Remote:        c.nc.RemoteAddr().String(),
 		Local:         c.nc.LocalAddr().String(),
 		Phase:         c.Phase(),
 		Requests:      c.requests.Load(),
-		Streams:       c.streams.Load(),
 		BytesIn:       c.bytesIn.Load(),
 		BytesOut:      c.bytesOut.Load(),
-		Start:         c.start,
 		Age:           now.Sub(c.start),
-		LastProgress:  lp,
 		SinceProgress: now.Sub(lp),
 	}
 	c.mu.Lock()
 	req := c.req
+	ci.Streams = int64(c.nstreams)
+	ci.StreamRows = c.streamsLocked(now)
 	c.mu.Unlock()
 	if req != nil {
 		ci.Request = req.String()
@@ -101,20 +144,40 @@ func (c *Conn) Info(now time.Time) ConnInfo {
 		}
 	}
 	if d := c.deadline.Load(); d != 0 {
-		ci.Deadline = time.Unix(0, d)
+		ci.DeadlineIn = c.t.at(d).Sub(now)
+		ci.Deadline = wall.Add(ci.DeadlineIn)
 		ci.Rule = Cause(c.rule.Load())
 	}
 	if c.tcp != nil && !c.closed.Load() {
 		ci.Kernel = tcpInfo(c.tcp)
-		// With data in flight (or window probes out), the peer has not
-		// progressed since its last acknowledgement, whatever went into the
-		// kernel's buffer since.
-		if k := ci.Kernel; k != nil && (k.UnackedBytes > 0 || k.SendWindow == 0 && k.Probes > 0) && k.LastAckRecv > ci.SinceProgress {
-			ci.SinceProgress = k.LastAckRecv
-			ci.LastProgress = now.Add(-k.LastAckRecv)
+		if k := ci.Kernel; k != nil {
+			ci.SinceProgress = c.ackedProgress(k, now, ci.SinceProgress)
 		}
 	}
+	ci.Start = wall.Add(-ci.Age)
+	ci.LastProgress = wall.Add(-ci.SinceProgress)
 	return ci
+}
+
+// ackedProgress returns the time since the connection's last progress as
+// the kernel's view k shows it, given since, the governor's: bytes the peer
+// acknowledged since the last look are progress (dated by the last
+// acknowledgement's arrival), so a slow reader whose acknowledgements
+// advance is never shown stuck; with data in flight (or window probes out)
+// and nothing acknowledged, the peer has not progressed since its last
+// acknowledgement, whatever went into the kernel's buffer since.
+func (c *Conn) ackedProgress(k *TCPInfo, now time.Time, since time.Duration) time.Duration {
+	prev := c.infoAcked.Swap(k.BytesAcked)
+	if prev != k.BytesAcked && (prev != 0 || k.Unacked > 0 && k.SendWindow > 0) {
+		// The first look cannot compare: acknowledgements arriving for
+		// data in flight through an open window are progress.
+		c.progress(now.Add(-k.LastAckRecv))
+		return min(since, k.LastAckRecv)
+	}
+	if (k.UnackedBytes > 0 || k.SendWindow == 0 && k.Probes > 0) && k.LastAckRecv > since {
+		return k.LastAckRecv
+	}
+	return since
 }
 
 // Snapshot returns a row for every open connection, ordered by id.
@@ -126,10 +189,10 @@ func (t *Table) Snapshot() []ConnInfo {
 	}
 	t.mu.Unlock()
 	slices.SortFunc(cs, func(a, b *Conn) int { return cmp.Compare(a.id, b.id) })
-	now := time.Now()
+	now, wall := t.now(), t.Wall()
 	out := make([]ConnInfo, len(cs))
 	for i, c := range cs {
-		out[i] = c.Info(now)
+		out[i] = c.Info(now, wall)
 	}
 	return out
 }
@@ -158,6 +221,9 @@ type Stats struct {
 	Accepted uint64
 	Refused  uint64 // connections refused at a cap
 	Closed   map[Cause]uint64
+	// Resets counts the streams of multiplexed connections reset by a
+	// rule (Stream.Reset), by cause; their connections went on.
+	Resets map[Cause]uint64
 }
 
 // TakePeak returns the most connections that were open at once since the
@@ -176,9 +242,13 @@ func (t *Table) Stats() Stats {
 	t.mu.Lock()
 	open := len(t.conns)
 	t.mu.Unlock()
-	s := Stats{Open: open, Accepted: t.accepted.Load(), Refused: t.refused.Load(), Closed: make(map[Cause]uint64)}
+	s := Stats{Open: open, Accepted: t.accepted.Load(), Refused: t.refused.Load(),
+		Closed: make(map[Cause]uint64), Resets: make(map[Cause]uint64)}
 	for _, c := range Causes() {
 		s.Closed[c] = t.closes[c].Load()
+		if n := t.resets[c].Load(); n > 0 {
+			s.Resets[c] = n
+		}
 	}
 	return s
 }
@@ -209,7 +279,7 @@ func (t *Table) CloseAll(cause Cause) int {
 // acknowledgements (TCP_INFO).
 func (t *Table) admit(nc net.Conn, first mode, acks bool) (c, victim *Conn, refusal string) {
 	ip := remoteIP(nc)
-	now := time.Now()
+	now := t.now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	switch {
@@ -266,7 +336,7 @@ func (t *Table) victimLocked(ip netip.Addr, sameIP bool, now time.Time) *Conn {
 			}
 		}
 	}
-	stale := now.Add(-PressureGrace).UnixNano()
+	stale := t.mono(now.Add(-PressureGrace))
 	switch {
 	case idle != nil && idleSince <= stale:
 		return idle
@@ -309,8 +379,8 @@ func (t *Table) remove(c *Conn, cause Cause, phase Phase, ki *TCPInfo) {
 		slog.String("cause", cause.String()),
 		slog.Int64("bytes_in", c.bytesIn.Load()),
 		slog.Int64("bytes_out", c.bytesOut.Load()),
-		slog.Duration("age", time.Since(c.start)),
-		slog.Duration("since_progress", time.Since(time.Unix(0, c.lastProgress.Load()))),
+		slog.Duration("age", t.now().Sub(c.start)),
+		slog.Duration("since_progress", t.now().Sub(c.LastProgress())),
 	}
 	if ki != nil {
 		attrs = append(attrs, slog.Int("kernel_unacked_bytes", int(ki.UnackedBytes)),

@@ -126,13 +126,16 @@ func bytesAcked(tc *net.TCPConn) (uint64, time.Duration, bool) {
 	return 0, 0, false
 }
 
-func tcpInfo(tc *net.TCPConn) *TCPInfo {
-	i, outq := rawTCPInfoOutq(tc, true)
+func tcpInfo(tc *net.TCPConn) *TCPInfo { return tcpInfoOutq(tc, true) }
+
+// tcpInfoOutq is tcpInfo, without UnackedBytes (one ioctl less) unless outq.
+func tcpInfoOutq(tc *net.TCPConn, outq bool) *TCPInfo {
+	i, q := rawTCPInfoOutq(tc, outq)
 	if i == nil {
 		return nil
 	}
 	unacked := uint32(0)
-	if q := uint32(outq); q > i.Notsent_bytes {
+	if q := uint32(q); q > i.Notsent_bytes {
 		unacked = q - i.Notsent_bytes
 	}
 	ms := func(v uint32) time.Duration { return time.Duration(v) * time.Millisecond }

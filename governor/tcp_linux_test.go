@@ -10,19 +10,35 @@ import (
 )
 
 func TestSocketOptions(t *testing.T) {
+	// TCP_USER_TIMEOUT is only a backstop well above the stall timeout:
+	// none by default (the governor decides), raised to 4 × stall if set
+	// lower.
+	for _, ut := range []struct {
+		name     string
+		set, got int
+	}{
+		{"no TCP_USER_TIMEOUT by default", 0, 0},
+		{"a TCP_USER_TIMEOUT above 4 × stall as set", 43210, 43210},
+		{"a TCP_USER_TIMEOUT below 4 × stall raised to it", 4321, 36000},
+	} {
+		t.Run(ut.name, func(t *testing.T) { testSocketOptions(t, ut.set, ut.got) })
+	}
+}
+
+func testSocketOptions(t *testing.T, userTimeout, wantUserTimeout int) {
 	opts := Options{
 		StallTimeout:      9 * time.Second,
 		KeepAliveIdle:     2500 * time.Millisecond, // Linux keeps whole seconds: 3
 		KeepAliveInterval: time.Second,
 		KeepAliveCount:    7,
-		UserTimeout:       4321 * time.Millisecond,
+		UserTimeout:       time.Duration(userTimeout) * time.Millisecond,
 	}
 	want := map[string][3]int{
 		"SO_KEEPALIVE":     {unix.SOL_SOCKET, unix.SO_KEEPALIVE, 1},
 		"TCP_KEEPIDLE":     {unix.IPPROTO_TCP, unix.TCP_KEEPIDLE, 3},
 		"TCP_KEEPINTVL":    {unix.IPPROTO_TCP, unix.TCP_KEEPINTVL, 1},
 		"TCP_KEEPCNT":      {unix.IPPROTO_TCP, unix.TCP_KEEPCNT, 7},
-		"TCP_USER_TIMEOUT": {unix.IPPROTO_TCP, unix.TCP_USER_TIMEOUT, 4321},
+		"TCP_USER_TIMEOUT": {unix.IPPROTO_TCP, unix.TCP_USER_TIMEOUT, wantUserTimeout},
 	}
 	listeners := []struct {
 		name    string

@@ -119,20 +119,22 @@ func New(opts Options) *Server {
 	})
 	s := &Server{opts: opts, gov: opts.Governor, log: opts.Logger}
 	s.flights.init()
-	stall := opts.Governor.Options().StallTimeout
 	s.hs = &http.Server{
 		Handler:        s,
 		MaxHeaderBytes: opts.MaxHeaderBytes,
 		TLSConfig:      opts.TLSConfig,
-		// HTTP/2 multiplexes streams on one connection, so the governor's
-		// per-read rules cannot see them: HTTP/2's own progress bounds take
-		// over, tied to the stall timeout. A silent peer is pinged, and cut
-		// if the ping goes unanswered.
-		HTTP2: &http.HTTP2Config{
-			WriteByteTimeout: stall,
-			SendPingTimeout:  stall / 2,
-			PingTimeout:      stall / 2,
-		},
+		// HTTP/2's own idle timer is the governor's idle timeout: it closes
+		// an idle multiplexed connection with GOAWAY, as the governor would
+		// without (governor.MuxIdleGrace later). On HTTP/1 the governor's
+		// idle rule acts first, and net/http's deadline is never the one
+		// reported.
+		IdleTimeout: opts.Governor.Options().IdleTimeout,
+		// No HTTP/2 WriteByteTimeout and no PING health check: the
+		// governor judges the connection's writes by what the peer
+		// acknowledges (a write deadline cannot tell a slow reader from a
+		// dead one), kernel keepalive finds a silent dead peer, and each
+		// stream has its own stall, rate and cap rules (see responseWriter).
+		HTTP2:     &http.HTTP2Config{},
 		ConnState: s.connState,
 		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
 			if gc := governed(c); gc != nil {
@@ -165,27 +167,66 @@ func (s *Server) Start(ln net.Listener) error {
 }
 
 // StartTLS serves TLS (HTTP/1.1 and, unless built with -tags
-// nethttpomithttp2, HTTP/2 by ALPN) on ln like Start, with
-// cfg's certificates. The handshake is a governed phase: it must finish
-// within the governor's HandshakeTimeout, and connections refused at a cap
-// are reset, not answered.
+// nethttpomithttp2, HTTP/2 by ALPN) on ln like Start, with cfg's
+// certificates. The handshake is a governed phase: it must finish within
+// the governor's HandshakeTimeout, and connections refused at a cap are
+// reset, not answered. cfg's own GetConfigForClient and VerifyConnection
+// are kept: they run first, and the config GetConfigForClient returns is
+// served (with "h2" and "http/1.1" added to its NextProtos).
 func (s *Server) StartTLS(ln net.Listener, cfg *tls.Config) error {
 	gl := s.gov.Listen(ln, governor.ListenerOptions{TLS: true})
+	return s.serve(tls.NewListener(gl, governedTLS(cfg)), gl)
+}
+
+// governedTLS returns cfg with the callbacks that tell a governed
+// connection its handshake is done, and whether ALPN chose HTTP/2.
+func governedTLS(cfg *tls.Config) *tls.Config {
 	cfg = cfg.Clone()
 	cfg.NextProtos = alpn(cfg.NextProtos) // h2.go; no "h2" with -tags nethttpomithttp2
+	userConfig := cfg.GetConfigForClient
+	cfg.GetConfigForClient = nil
 	base := cfg.Clone()
 	cfg.GetConfigForClient = func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
+		c := base
+		if userConfig != nil {
+			uc, err := userConfig(hello)
+			if err != nil {
+				return nil, err
+			}
+			if uc != nil {
+				c = uc.Clone()
+				c.NextProtos = alpn(c.NextProtos)
+			}
+		}
 		gc, _ := hello.Conn.(*governor.Conn)
 		if gc == nil {
-			return nil, nil
+			if c == base {
+				return nil, nil
+			}
+			return c, nil
+		}
+		if c == base {
+			c = base.Clone()
 		}
 		// VerifyConnection runs at the end of every server handshake: the
-		// header phase starts there.
-		c := base.Clone()
-		c.VerifyConnection = func(tls.ConnectionState) error { gc.HandshakeDone(); return nil }
+		// header phase, or the multiplexed connection, starts there.
+		verify := c.VerifyConnection
+		c.VerifyConnection = func(cs tls.ConnectionState) error {
+			if verify != nil {
+				if err := verify(cs); err != nil {
+					return err
+				}
+			}
+			if cs.NegotiatedProtocol == "h2" {
+				gc.Multiplexed()
+			} else {
+				gc.HandshakeDone()
+			}
+			return nil
+		}
 		return c, nil
 	}
-	return s.serve(tls.NewListener(gl, cfg), gl)
+	return cfg
 }
 
 func (s *Server) serve(ln net.Listener, gl *governor.Listener) error {

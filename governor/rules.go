@@ -1,0 +1,146 @@
+package governor
+
+import (
+	"sync/atomic"
+	"time"
+)
+
+// readRuleLocked returns the governing deadline of a read that began at base,
+// the cause it closes for and the phase it bounds; a zero time means no
+// governor deadline.
+func (c *Conn) readRuleLocked(base time.Time) (time.Time, Cause, Phase) {
+	o := &c.t.opts
+	switch c.mode {
+	case modeHandshake:
+		return c.modeStart.Add(o.HandshakeTimeout), CauseHandshake, PhaseHandshake
+	case modeHeader:
+		return c.modeStart.Add(o.HeaderTimeout), CauseHeaderTimeout, PhaseHeader
+	case modeIdle:
+		if c.mux {
+			return c.modeStart.Add(o.IdleTimeout + MuxIdleGrace), CauseIdle, PhaseIdle
+		}
+		return c.modeStart.Add(o.IdleTimeout), CauseIdle, PhaseIdle
+	case modeRequest:
+		if c.expectBody {
+			dl, cause := transferRule(&c.lim, base, c.bodyStart, c.bodyBytes, c.lim.bodyMinRate)
+			return dl, cause, PhaseBody
+		}
+	}
+	return time.Time{}, CauseNone, PhaseHandler
+}
+
+// writeRuleLocked is readRuleLocked for a write whose last progress was at
+// base; its phase is always PhaseWrite.
+func (c *Conn) writeRuleLocked(base time.Time) (time.Time, Cause) {
+	if c.mode == modeRequest {
+		return transferRule(&c.lim, base, c.respStart, c.respBytes, c.lim.MinRate)
+	}
+	return base.Add(c.t.opts.StallTimeout), CauseStall
+}
+
+// transferRule combines the stall, min-rate and cap rules of a body or
+// response that started at start and has moved n bytes; base is the last
+// progress of the operation under way and rate the minimum rate (0: none).
+func transferRule(l *Limits, base, start time.Time, n, rate int64) (time.Time, Cause) {
+	dl, cause := base.Add(l.StallTimeout), CauseStall
+	if start.IsZero() {
+		return dl, cause
+	}
+	if rate > 0 && n > 0 { // no byte yet: the stall rule says it
+		allowed := l.StallTimeout + time.Duration(float64(n)/float64(rate)*float64(time.Second))
+		if r := start.Add(allowed); r.Before(dl) {
+			dl, cause = r, CauseMinRate
+		}
+	}
+	if l.TransferTimeout > 0 {
+		if r := start.Add(l.TransferTimeout); r.Before(dl) {
+			dl, cause = r, CauseTransferTimeout
+		}
+	}
+	return dl, cause
+}
+
+// earliest returns the earlier of two deadlines, zero meaning none.
+func earliest(a, b time.Time) time.Time {
+	switch {
+	case a.IsZero():
+		return b
+	case b.IsZero() || a.Before(b):
+		return a
+	}
+	return b
+}
+
+func (c *Conn) setReadLocked(d time.Time) {
+	if d.Equal(c.sockRead) {
+		return
+	}
+	c.sockRead = d
+	c.nc.SetReadDeadline(d)
+}
+
+func (c *Conn) setWriteLocked(d time.Time) {
+	if d.Equal(c.sockWrite) {
+		return
+	}
+	c.sockWrite = d
+	c.nc.SetWriteDeadline(d)
+}
+
+// arm returns the deadline to give the socket for an operation whose rules
+// want it woken by want (zero: never), given cur, the deadline the socket
+// has. The socket's deadline is only a wake-up: the operation then
+// re-evaluates its rules and either fails or goes on. So cur is kept when it
+// is good enough (not later than want, not earlier than the target by more
+// than slack), which saves re-arming the runtime timer on nearly every read
+// and write; the target is at most one horizon ahead, which bounds how often
+// a kept deadline wakes an operation early.
+func arm(cur, want, now time.Time, horizon, slack time.Duration) time.Time {
+	if want.IsZero() {
+		if cur.After(now) {
+			return cur
+		}
+		return time.Time{}
+	}
+	target := want
+	if h := now.Add(horizon); h.Before(target) {
+		target = h
+	}
+	if cur.After(now) && !cur.After(want) && !cur.Before(target.Add(-slack)) {
+		return cur
+	}
+	return target
+}
+
+// readHorizonLocked and writeHorizonLocked are arm's horizon for reads and
+// writes; their slack is an eighth and a quarter of it.
+func (c *Conn) readHorizonLocked() time.Duration {
+	return min(c.t.opts.HeaderTimeout, c.lim.StallTimeout)
+}
+
+// A blocked write is woken every quarter of the stall timeout to date the
+// progress made meanwhile: bytes it wrote, or the peer's acknowledgements.
+func (c *Conn) writeHorizonLocked() time.Duration {
+	return c.lim.StallTimeout / 4
+}
+
+func (c *Conn) showDeadline(d time.Time, rule Cause) {
+	showDeadline(c.t, &c.deadline, &c.rule, d, rule)
+}
+
+func showDeadline(t *Table, deadline *atomic.Int64, ruleOf *atomic.Uint32, d time.Time, rule Cause) {
+	var ns int64
+	if d.IsZero() {
+		rule = CauseNone
+	} else {
+		ns = t.mono(d)
+	}
+	// Loads are cheaper than stores, and the deadline shown changes far
+	// less often than reads and writes happen.
+	if deadline.Load() != ns {
+		deadline.Store(ns)
+	}
+	if Cause(ruleOf.Load()) != rule {
+		ruleOf.Store(uint32(rule))
+	}
+}

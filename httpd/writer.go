@@ -1,0 +1,163 @@
+package httpd
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/vigilhttp/vigil/governor"
+)
+
+// responseWriter records the status and the bytes of the response, and on
+// HTTP/2 bounds each write by its stream's rules: a write of at most
+// WriteChunk bytes must make progress within the stall timeout, and the
+// response its minimum rate and cap, as a response has on an HTTP/1
+// connection (where the connection's rules do it).
+type responseWriter struct {
+	http.ResponseWriter
+	x      *exchange
+	status int   // 0 until a final status is written
+	bytes  int64 // body bytes written
+}
+
+// Unwrap gives http.ResponseController the underlying writer.
+func (w *responseWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (w *responseWriter) wrote() bool { return w.status != 0 }
+
+func (w *responseWriter) WriteHeader(code int) {
+	if w.status == 0 && code >= 200 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *responseWriter) Write(p []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	if w.x.st != nil {
+		return w.writeStream(p)
+	}
+	n, err := w.ResponseWriter.Write(p)
+	w.bytes += int64(n)
+	return n, err
+}
+
+// writeStream writes to an HTTP/2 stream in pieces, each under the
+// stream's deadline; a rule that expires has reset the stream (net/http
+// does on a passed write deadline) and fails the write with a
+// governor.TimeoutError.
+func (w *responseWriter) writeStream(p []byte) (int, error) {
+	x := w.x
+	chunk := x.st.WriteChunk()
+	var n int
+	for n < len(p) {
+		if x.cut != governor.CauseNone {
+			return n, &governor.TimeoutError{ConnID: x.flight.connID, Cause: x.cut, Phase: governor.PhaseWrite}
+		}
+		end := min(len(p), n+chunk)
+		x.armWrite(x.st.BeginWrite())
+		m, err := w.ResponseWriter.Write(p[n:end])
+		n += m
+		w.bytes += int64(m)
+		if err := w.endStreamWrite(m, err); err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+func (w *responseWriter) endStreamWrite(m int, err error) error {
+	x := w.x
+	expired := err != nil && errors.Is(err, os.ErrDeadlineExceeded)
+	if cause := x.st.EndWrite(m, expired); cause != governor.CauseNone {
+		x.cut = cause
+		x.st.Reset(cause, governor.PhaseWrite)
+		return &governor.TimeoutError{ConnID: x.flight.connID, Cause: cause, Phase: governor.PhaseWrite}
+	}
+	return err
+}
+
+// ReadFrom keeps net/http's sendfile path for files on HTTP/1; on HTTP/2
+// the copy goes through Write, in bounded pieces.
+func (w *responseWriter) ReadFrom(r io.Reader) (int64, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	if w.x.st != nil {
+		bp := copyBufs.Get().(*[]byte)
+		defer copyBufs.Put(bp)
+		return io.CopyBuffer(writerOnly{w}, r, *bp)
+	}
+	var n int64
+	var err error
+	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {
+		n, err = rf.ReadFrom(r)
+	} else {
+		n, err = io.Copy(writerOnly{w.ResponseWriter}, r)
+	}
+	w.bytes += n
+	return n, err
+}
+
+// writerOnly hides ReadFrom so io.Copy does not recurse into it.
+type writerOnly struct{ io.Writer }
+
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+// Flush flushes buffered data, for handlers that type-assert http.Flusher;
+// on HTTP/2 under the stream's write deadline.
+func (w *responseWriter) Flush() {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	x := w.x
+	if x.st == nil {
+		http.NewResponseController(w.ResponseWriter).Flush()
+		return
+	}
+	if x.cut != governor.CauseNone {
+		return
+	}
+	x.armWrite(x.st.BeginWrite())
+	err := http.NewResponseController(w.ResponseWriter).Flush()
+	w.endStreamWrite(0, err)
+}
+
+// Hijack hands the connection over, for handlers that type-assert
+// http.Hijacker.
+func (w *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	return http.NewResponseController(w.ResponseWriter).Hijack()
+}
+
+// SetReadDeadline and SetWriteDeadline take a handler's own deadlines
+// (http.ResponseController finds them here first). On HTTP/1 they go to
+// the connection, where the governor honours them beside its rules; on
+// HTTP/2 the stream's deadline becomes the earlier of the handler's and
+// the rule's.
+func (w *responseWriter) SetReadDeadline(d time.Time) error {
+	x := w.x
+	if x.st == nil {
+		return http.NewResponseController(w.ResponseWriter).SetReadDeadline(d)
+	}
+	x.extRead = d
+	x.armRead(time.Time{}) // the rule's deadline is armed again by the next read
+	return nil
+}
+
+// SetWriteDeadline: see SetReadDeadline.
+func (w *responseWriter) SetWriteDeadline(d time.Time) error {
+	x := w.x
+	if x.st == nil {
+		return http.NewResponseController(w.ResponseWriter).SetWriteDeadline(d)
+	}
+	x.extWrite = d
+	x.armWrite(time.Time{}) // the rule's deadline is armed again by the next write
+	return nil
+}
