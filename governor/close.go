@@ -78,12 +78,13 @@ func (c *Conn) gracefulCause(ki *TCPInfo) Cause {
 
 // orphanTimeout is the TCP_USER_TIMEOUT that bounds the orphan a graceful
 // close leaves: Options.OrphanTimeout when nothing is left to send but the
-// FIN, else the stall timeout, which bounds the tail of a response still
-// in the kernel's buffer as the governor bounded the rest.
+// FIN; while the tail of a response is still in the kernel's buffer, four
+// stall timeouts, a backstop like UserTimeout's, since a slow reader may
+// still be draining it with its window closed most of the time.
 func (c *Conn) orphanTimeout(ki *TCPInfo) time.Duration {
 	o := &c.t.opts
 	if ki != nil && (ki.Unacked > 0 || ki.NotSent > 0) {
-		return o.StallTimeout
+		return 4 * o.StallTimeout
 	}
 	return o.OrphanTimeout
 }
@@ -114,18 +115,18 @@ func peerGone(k *TCPInfo, o *Options) bool {
 }
 
 // writeStalledGone reports whether a write that made no progress for the
-// stall timeout s was cut because the peer is gone (dead-peer) rather than
-// alive but not reading (stall): a peer that is still there answers the
-// kernel's window probes and retransmissions, so something was heard from
-// it within most of s.
-func writeStalledGone(k *TCPInfo, s time.Duration) bool {
+// stall timeout was cut because the peer is gone (dead-peer) rather than
+// alive but not reading (stall). A peer that stopped reading has every
+// byte sent to it acknowledged and only the window closed; its kernel
+// answers the window probes, which keeps their count at one at most (its
+// acknowledgements may come as late as the next probe, so their age
+// proves nothing). A vanished peer leaves data unacknowledged and
+// retransmitted, or window probes unanswered.
+func writeStalledGone(k *TCPInfo) bool {
 	if k == nil {
 		return false
 	}
-	if k.State == "CLOSE" {
-		return true
-	}
-	return (k.Unacked > 0 || k.Probes > 0) && k.LastAckRecv >= s*3/4
+	return k.State == "CLOSE" || k.Unacked > 0 && (k.Retransmits > 0 || k.Lost > 0) || k.Probes >= 2
 }
 
 // keepAliveSeconds returns the keepalive idle and interval as the kernel
@@ -143,17 +144,11 @@ func (c *Conn) expire(rule Cause, phase Phase) error {
 	if c.tcp != nil && !c.closed.Load() {
 		switch {
 		case rule == CauseStall && phase == PhaseWrite:
-			c.mu.Lock()
-			stall := c.lim.StallTimeout
-			if c.mode != modeRequest {
-				stall = c.t.opts.StallTimeout
-			}
-			c.mu.Unlock()
-			if writeStalledGone(tcpInfo(c.tcp), stall) {
+			if writeStalledGone(tcpInfoOutq(c.tcp, false)) {
 				cause = CauseDeadPeer
 			}
 		case rule == CauseIdle:
-			if peerGone(tcpInfo(c.tcp), &c.t.opts) {
+			if peerGone(tcpInfoOutq(c.tcp, false), &c.t.opts) {
 				cause = CauseDeadPeer
 			}
 		}

@@ -100,9 +100,10 @@ type Options struct {
 
 	// OrphanTimeout bounds the socket a graceful close leaves to the kernel
 	// (an orphan sending its FIN): at such a close TCP_USER_TIMEOUT is set to
-	// it when nothing but the FIN is left to send, and to StallTimeout when
-	// the tail of a response still is, so a peer that vanished meanwhile
-	// leaves no orphan behind for long. Zero means DefaultOrphanTimeout;
+	// it when nothing but the FIN is left to send, and to 4 × StallTimeout
+	// when the tail of a response still is (a slow reader may be draining
+	// it), so a peer that vanished meanwhile leaves no orphan behind for
+	// long. Zero means DefaultOrphanTimeout;
 	// negative sets none.
 	OrphanTimeout time.Duration
 

@@ -469,9 +469,13 @@ func TestHandlers(t *testing.T) {
 	})
 
 	t.Run("a body over the route's limit gets a 413", func(t *testing.T) {
-		var tab route.Table
-		tab.Add("/small", route.Policy{BodyLimit: 10})
-		f := start(t, governor.Options{}, Options{Routes: &tab, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		small := PoliciesFunc(func(r *http.Request) (route.Policy, string, bool) {
+			if strings.HasPrefix(r.URL.Path, "/small/") {
+				return route.Policy{BodyLimit: 10}, "/small", true
+			}
+			return route.Policy{}, "", false
+		})
+		f := start(t, governor.Options{}, Options{Routes: small, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			io.Copy(io.Discard, r.Body)
 		})})
 		c := &http.Client{Timeout: 5 * time.Second}

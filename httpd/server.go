@@ -76,10 +76,16 @@ type Options struct {
 
 // Policies gives the policy of a request's route (and the route's name, for
 // the connection table), or ok false when no route has one.
-// *route.Table implements it.
+// *route.Rules implements it.
 type Policies interface {
 	Policy(r *http.Request) (p route.Policy, name string, ok bool)
 }
+
+// PoliciesFunc adapts a function to Policies.
+type PoliciesFunc func(r *http.Request) (p route.Policy, name string, ok bool)
+
+// Policy returns f(r).
+func (f PoliciesFunc) Policy(r *http.Request) (route.Policy, string, bool) { return f(r) }
 
 // Server is an HTTP server on governed listeners. Create it with New.
 type Server struct {

@@ -8,7 +8,6 @@ package route
 import (
 	"net/http"
 	"path"
-	"slices"
 	"strings"
 	"time"
 )
@@ -51,49 +50,6 @@ func (p Policy) Merge(def Policy) Policy {
 		p.HandlerTimeout = def.HandlerTimeout
 	}
 	return p
-}
-
-// Route is one entry of a Table.
-type Route struct {
-	// Prefix is the cleaned path the route covers, with every path below it.
-	Prefix string
-	// Policy bounds requests on this route.
-	Policy Policy
-}
-
-// Table is an ordered set of routes. The zero value is an empty table; it is
-// not safe for concurrent modification, and is meant to be built once and
-// then only read (replace it whole to change it).
-type Table struct {
-	routes []Route // longest prefix first
-}
-
-// Add adds a route for prefix (cleaned; "" means "/").
-func (t *Table) Add(prefix string, p Policy) {
-	t.routes = append(t.routes, Route{Prefix: Clean(prefix), Policy: p})
-	slices.SortStableFunc(t.routes, func(a, b Route) int { return len(b.Prefix) - len(a.Prefix) })
-}
-
-// Match returns the route with the longest prefix covering the request path
-// p (which is cleaned first), and whether there was one.
-func (t *Table) Match(p string) (Route, bool) {
-	if t == nil {
-		return Route{}, false
-	}
-	p = Clean(p)
-	for _, r := range t.routes {
-		if Covers(r.Prefix, p) {
-			return r, true
-		}
-	}
-	return Route{}, false
-}
-
-// Policy returns the policy of the route covering r's path, for
-// httpd.Policies.
-func (t *Table) Policy(r *http.Request) (Policy, string, bool) {
-	rt, ok := t.Match(r.URL.Path)
-	return rt.Policy, rt.Prefix, ok
 }
 
 // Policy returns the policy of the rule that handles r, for
