@@ -46,6 +46,25 @@ type Row struct {
 	// cause in words, so that every client shows the same diagnosis.
 	Stuck   bool   `json:"stuck"`
 	Explain string `json:"explain,omitempty"`
+	// StreamRows are the open streams of a multiplexed (HTTP/2)
+	// connection, each with its own phase, bytes and rule.
+	StreamRows []StreamRow `json:"stream_rows,omitempty"`
+}
+
+// StreamRow is one HTTP/2 stream of a Row.
+type StreamRow struct {
+	ID                   uint64   `json:"id"` // the stream's number on its connection, from 1
+	Request              string   `json:"request,omitempty"`
+	Route                string   `json:"route,omitempty"`
+	Phase                string   `json:"phase"`
+	BytesIn              int64    `json:"bytes_in"`
+	BytesOut             int64    `json:"bytes_out"`
+	AgeSeconds           float64  `json:"age_seconds"`
+	SinceProgressSeconds float64  `json:"since_progress_seconds"`
+	DeadlineInSeconds    *float64 `json:"deadline_in_seconds,omitempty"`
+	Rule                 string   `json:"rule,omitempty"`
+	Stuck                bool     `json:"stuck"`
+	Explain              string   `json:"explain,omitempty"`
 }
 
 // Kernel is the kernel's view of a connection in a Row: governor.TCPInfo
@@ -75,6 +94,9 @@ type Counters struct {
 	Accepted uint64            `json:"accepted"`
 	Refused  uint64            `json:"refused"` // refused at a connection cap
 	Closed   map[string]uint64 `json:"closed"`  // closes by cause name; only non-zero causes
+	// Resets counts HTTP/2 streams reset by a rule, by cause name; only
+	// non-zero causes, omitted when none.
+	Resets map[string]uint64 `json:"stream_resets,omitempty"`
 }
 
 // read reads the Table: its rows, stuck first, and its counters.
@@ -86,7 +108,11 @@ func (s *Server) read() ([]governor.ConnInfo, governor.Stats, time.Time) {
 		st = s.opts.Table.Stats()
 	}
 	sortStuckFirst(infos)
-	return infos, st, time.Now()
+	now := time.Now()
+	if s.opts.Table != nil {
+		now = s.opts.Table.Wall()
+	}
+	return infos, st, now
 }
 
 // newReport returns the Report of what read returned.
@@ -104,6 +130,12 @@ func newReport(infos []governor.ConnInfo, st governor.Stats, now time.Time) Repo
 			rep.Stats.Closed[cause.String()] = n
 		}
 	}
+	for cause, n := range st.Resets {
+		if rep.Stats.Resets == nil {
+			rep.Stats.Resets = map[string]uint64{}
+		}
+		rep.Stats.Resets[cause.String()] = n
+	}
 	return rep
 }
 
@@ -118,8 +150,9 @@ func sortStuckFirst(cs []governor.ConnInfo) {
 	})
 }
 
-// NewRow returns c as a Report shows it, with the deadline's distance
-// measured from now.
+// NewRow returns c as a Report shows it; now is the wall-clock time of the
+// report (the deadline's distance is the governor's, on its monotonic
+// clock).
 func NewRow(c governor.ConnInfo, now time.Time) Row {
 	r := Row{
 		ID:                   c.ID,
@@ -137,8 +170,30 @@ func NewRow(c governor.ConnInfo, now time.Time) Row {
 	}
 	if !c.Deadline.IsZero() {
 		d := c.Deadline
-		in := d.Sub(now).Seconds()
+		in := c.DeadlineIn.Seconds()
+		if c.DeadlineIn == 0 {
+			in = d.Sub(now).Seconds()
+		}
 		r.Deadline, r.DeadlineInSeconds, r.Rule = &d, &in, c.Rule.String()
+	}
+	for _, st := range c.StreamRows {
+		sr := StreamRow{
+			ID:                   st.ID,
+			Request:              st.Request,
+			Route:                st.Route,
+			Phase:                st.Phase.String(),
+			BytesIn:              st.BytesIn,
+			BytesOut:             st.BytesOut,
+			AgeSeconds:           st.Age.Seconds(),
+			SinceProgressSeconds: st.SinceProgress.Seconds(),
+			Stuck:                StreamStuck(st),
+			Explain:              ExplainStream(st),
+		}
+		if st.Rule != governor.CauseNone {
+			in := st.DeadlineIn.Seconds()
+			sr.DeadlineInSeconds, sr.Rule = &in, st.Rule.String()
+		}
+		r.StreamRows = append(r.StreamRows, sr)
 	}
 	if k := c.Kernel; k != nil {
 		r.Kernel = &Kernel{
@@ -189,6 +244,19 @@ func (r Row) ConnInfo(now time.Time) governor.ConnInfo {
 	if r.Deadline != nil {
 		c.Deadline = *r.Deadline
 	}
+	if r.DeadlineInSeconds != nil {
+		c.DeadlineIn = seconds(*r.DeadlineInSeconds)
+	}
+	for _, sr := range r.StreamRows {
+		si := governor.StreamInfo{ID: sr.ID, Request: sr.Request, Route: sr.Route, Phase: phaseNamed(sr.Phase),
+			BytesIn: sr.BytesIn, BytesOut: sr.BytesOut, Age: seconds(sr.AgeSeconds),
+			SinceProgress: seconds(sr.SinceProgressSeconds), Rule: causeNamed(sr.Rule)}
+		if sr.DeadlineInSeconds != nil {
+			si.DeadlineIn = seconds(*sr.DeadlineInSeconds)
+		}
+		c.StreamRows = append(c.StreamRows, si)
+	}
+	c.Streams = int64(len(r.StreamRows))
 	if k := r.Kernel; k != nil {
 		c.Kernel = &governor.TCPInfo{
 			State:        k.State,

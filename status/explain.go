@@ -12,19 +12,43 @@ import (
 // status page highlights it as stuck.
 const StuckAfter = 2 * time.Second
 
-// Stuck reports whether the status page highlights c: the kernel is
-// retransmitting to the peer, or nothing has moved for StuckAfter in a
-// phase where something should (an idle keep-alive or a hijacked
-// connection may rightly be quiet).
+// Stuck reports whether the status page highlights c: nothing has moved
+// for StuckAfter — no byte in or out, and nothing acknowledged by the peer
+// — in a phase where something should (an idle keep-alive or a hijacked
+// connection may rightly be quiet). A slow reader whose acknowledgements
+// advance is not stuck, however often its window closes; a multiplexed
+// connection is stuck when one of its streams is.
 func Stuck(c governor.ConnInfo) bool {
-	if c.Kernel != nil && c.Kernel.Retransmits > 0 {
-		return true
-	}
 	switch c.Phase {
 	case governor.PhaseIdle, governor.PhaseHijacked, governor.PhaseClosed:
 		return false
+	case governor.PhaseStreams:
+		for _, s := range c.StreamRows {
+			if StreamStuck(s) {
+				return true
+			}
+		}
+		return false
 	}
 	return c.SinceProgress >= StuckAfter
+}
+
+// StreamStuck is Stuck for one stream of a multiplexed connection.
+func StreamStuck(s governor.StreamInfo) bool { return s.SinceProgress >= StuckAfter }
+
+// ExplainStream is Explain for one stream of a multiplexed connection.
+func ExplainStream(s governor.StreamInfo) string {
+	if s.SinceProgress < StuckAfter {
+		return ""
+	}
+	since := secs(s.SinceProgress)
+	switch s.Phase {
+	case governor.PhaseBody:
+		return "stream body stalled for " + since + ": client not sending"
+	case governor.PhaseWrite:
+		return "stream blocked for " + since + ": the peer's window for it stays closed (not reading)"
+	}
+	return "handler running, no I/O on its stream for " + since
 }
 
 // Explain returns a one-line guess, for a person, at why c is where it is,
@@ -33,9 +57,19 @@ func Stuck(c governor.ConnInfo) bool {
 // probably gone" or "zero window: peer not reading". It returns "" for a
 // connection that looks healthy.
 func Explain(c governor.ConnInfo) string {
+	if c.Phase == governor.PhaseStreams {
+		for _, s := range c.StreamRows {
+			if e := ExplainStream(s); e != "" {
+				return fmt.Sprintf("stream %d (%s): %s", s.ID, s.Request, e)
+			}
+		}
+	}
 	since := secs(c.SinceProgress)
 	if k := c.Kernel; k != nil {
 		switch {
+		case c.SinceProgress < StuckAfter && k.State == "ESTABLISHED":
+			// Bytes still move or are acknowledged: a slow reader, a lossy
+			// link, or a peer that paused for less than StuckAfter.
 		case k.Unacked > 0 && (k.Retransmits > 0 || k.Probes > 0 && k.LastAckRecv >= StuckAfter):
 			return fmt.Sprintf("peer not acknowledging for %s: %s unacked, %s — probably gone",
 				since, unackedText(k), plural(int(max(k.Retransmits, k.Probes)), retransmitWord(k)))
@@ -46,10 +80,7 @@ func Explain(c governor.ConnInfo) string {
 				plural(int(k.Probes), "window probe"), secs(k.LastAckRecv))
 		case k.SendWindow == 0 && k.State == "ESTABLISHED" &&
 			(c.Phase == governor.PhaseWrite || k.NotSent > 0 || k.Probes > 0):
-			s := "zero window: peer not reading"
-			if c.SinceProgress >= StuckAfter {
-				s += " for " + since
-			}
+			s := "zero window: peer not reading for " + since
 			if k.NotSent > 0 {
 				s += ", " + bytesText(int64(k.NotSent)) + " queued"
 			}

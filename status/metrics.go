@@ -131,6 +131,9 @@ func (s *Server) writeTableMetrics(w *bufio.Writer) {
 	for _, c := range governor.Causes() {
 		writeUint(w, `vigil_connections_closed_total{cause="`+c.String()+`"}`, st.Closed[c])
 	}
+	for _, c := range []governor.Cause{governor.CauseStall, governor.CauseMinRate, governor.CauseTransferTimeout, governor.CauseHandlerTimeout} {
+		writeUint(w, `vigil_streams_reset_total{cause="`+c.String()+`"}`, st.Resets[c])
+	}
 	writeUint(w, "vigil_connections_accepted_total", st.Accepted)
 	writeUint(w, "vigil_connections_refused_total", st.Refused)
 	writeUint(w, "vigil_connections_evicted_total", st.Closed[governor.CauseEvicted])

@@ -6,10 +6,12 @@ import (
 	"embed"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"path"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/vigilhttp/vigil/governor"
@@ -105,6 +107,13 @@ func viewRow(r Row, c governor.ConnInfo) rowView {
 	}
 	if k := r.Kernel; k != nil {
 		v.Kernel = kernelText(k)
+	}
+	if len(r.StreamRows) > 0 {
+		parts := make([]string, len(r.StreamRows))
+		for i, s := range r.StreamRows {
+			parts[i] = fmt.Sprintf("#%d %s %s %s / %s", s.ID, s.Request, s.Phase, bytesText(s.BytesIn), bytesText(s.BytesOut))
+		}
+		v.Request = strings.Join(parts, "; ")
 	}
 	return v
 }

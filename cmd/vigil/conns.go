@@ -34,6 +34,18 @@ type connRow struct {
 		UnackedBytes int64  `json:"unacked_bytes"`
 		Retransmits  int    `json:"retransmits"`
 	} `json:"tcp_info"`
+	StreamRows []struct {
+		ID            uint64   `json:"id"`
+		Request       string   `json:"request"`
+		Phase         string   `json:"phase"`
+		BytesIn       int64    `json:"bytes_in"`
+		BytesOut      int64    `json:"bytes_out"`
+		Age           float64  `json:"age_seconds"`
+		SinceProgress float64  `json:"since_progress_seconds"`
+		DeadlineIn    *float64 `json:"deadline_in_seconds"`
+		Rule          string   `json:"rule"`
+		Explain       string   `json:"explain"`
+	} `json:"stream_rows"`
 }
 
 type connsReply struct {
@@ -43,6 +55,7 @@ type connsReply struct {
 		Accepted uint64            `json:"accepted"`
 		Refused  uint64            `json:"refused"`
 		Closed   map[string]uint64 `json:"closed"`
+		Resets   map[string]uint64 `json:"stream_resets"`
 	} `json:"stats"`
 }
 
@@ -160,6 +173,14 @@ func printConns(w io.Writer, r connsReply) {
 		slices.Sort(parts)
 		fmt.Fprintf(w, "; closed: %s", strings.Join(parts, ", "))
 	}
+	if len(r.Stats.Resets) > 0 {
+		var parts []string
+		for cause, n := range r.Stats.Resets {
+			parts = append(parts, fmt.Sprintf("%s %d", cause, n))
+		}
+		slices.Sort(parts)
+		fmt.Fprintf(w, "; HTTP/2 streams reset: %s", strings.Join(parts, ", "))
+	}
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tREMOTE\tPHASE\tREQUEST\tIN\tOUT\tAGE\tNO PROGRESS\tCLOSES\tKERNEL\tCAUSE")
@@ -182,6 +203,20 @@ func printConns(w io.Writer, r connsReply) {
 		}
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, c.Remote, c.Phase, req,
 			size(c.BytesIn), size(c.BytesOut), secs(c.Age), secs(c.SinceProgress), closes, kernel, cause)
+		for _, s := range c.StreamRows {
+			// An HTTP/2 stream, under its connection: its own phase,
+			// bytes and rule.
+			closes := "-"
+			if s.Rule != "" && s.DeadlineIn != nil {
+				closes = fmt.Sprintf("%s in %s", s.Rule, secs(*s.DeadlineIn))
+			}
+			cause := s.Explain
+			if cause == "" {
+				cause = "-"
+			}
+			fmt.Fprintf(tw, " └%d\t\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t-\t%s\n", s.ID, s.Phase, s.Request,
+				size(s.BytesIn), size(s.BytesOut), secs(s.Age), secs(s.SinceProgress), closes, cause)
+		}
 	}
 	tw.Flush()
 }

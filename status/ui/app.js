@@ -48,6 +48,11 @@
     tr.appendChild(td);
     return td;
   }
+  // An HTTP/2 connection's streams, each with its own phase and bytes.
+  function streams(rows) {
+    return rows.map(s => '#' + s.id + ' ' + (s.request || '') + ' ' + s.phase + ' ' +
+      bytes(s.bytes_in) + ' / ' + bytes(s.bytes_out)).join('; ');
+  }
   function row(c) {
     const ex = explain[String(c.id)] || {};
     const tr = document.createElement('tr');
@@ -57,7 +62,7 @@
     cell(tr, 'id', String(c.id), 'id');
     cell(tr, 'remote', c.remote);
     cell(tr, 'phase', c.phase, 'phase');
-    cell(tr, 'request', c.request || '', 'req');
+    cell(tr, 'request', c.stream_rows ? streams(c.stream_rows) : (c.request || ''), 'req');
     cell(tr, 'in / out', bytes(c.bytes_in) + ' / ' + bytes(c.bytes_out), 'num');
     cell(tr, 'age', secs(c.age_seconds), 'num');
     cell(tr, 'since progress', secs(c.since_progress_seconds), 'num');
