@@ -32,6 +32,7 @@ var allowed = map[string][]string{
 	"cgi":                {},
 	"tlsconf":            {},
 	"tmpl":               {},
+	"jst":                {},
 	".":                  {"governor", "httpd", "route", "static", "demo", "status", "auth", "session", "upload", "cgi", "tlsconf", "tmpl"},
 	"cmd/vigil":          {".", "config", "faultkit"},
 }
