@@ -67,10 +67,11 @@
 // By default nothing is escaped, as in GoAhead. With Mode.EscapeHTML (the
 // route key escape=html) every value that comes from Go or the request is
 // HTML-escaped when written: whatever a bound function writes through its
-// Call, and, when write() writes it, a bound function's result, a request
-// variable, or a string built from either. The page's own literals stay
-// raw, so write("<option selected>") keeps working; Call.WriteRaw writes
-// markup a function builds itself.
+// Call, and, when write() writes it, a bound function's result or a
+// request variable, also as the part of a string built with +. The page's
+// own literals stay raw, so write("<option selected>") and
+// write("<td>" + f() + "</td>") keep their markup while f's value is
+// escaped; Call.WriteRaw writes markup a function builds itself.
 //
 // # Errors and limits
 //

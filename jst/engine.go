@@ -60,11 +60,12 @@ type Limits struct {
 
 // Mode is how a page renders; a route may set it per request (Serve).
 type Mode struct {
-	// EscapeHTML HTML-escapes every value that comes from Go: what a bound
-	// function writes and what it returns, and request variables, and
-	// anything built from them, when write() writes it (route key
-	// escape=html). Literals of the page itself stay raw. Without it,
-	// everything is raw, as in GoAhead.
+	// EscapeHTML HTML-escapes every value that comes from Go or the
+	// request: what a bound function writes, and, when write() writes
+	// them, a bound function's results and request variables, also as
+	// parts of strings built with + (route key escape=html). Literals of
+	// the page itself stay raw. Without it, everything is raw, as in
+	// GoAhead.
 	EscapeHTML bool
 	// InlineErrors answers a page's script error as GoAhead does: 200,
 	// the output so far, then "<h2><b>Javascript Error: …</b></h2>"
@@ -460,6 +461,6 @@ func requestVars(req *http.Request, vars map[string]*variable) {
 		if k == "" {
 			continue
 		}
-		vars[k] = &variable{v: value{s: strings.Join(vs, " "), untrusted: true}, defined: true}
+		vars[k] = &variable{v: untrustedValue(strings.Join(vs, " ")), defined: true}
 	}
 }

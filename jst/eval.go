@@ -34,11 +34,48 @@ const ctxEvery = 1024
 // value is what every expression yields: a string, as in js.c.
 type value struct {
 	s string
-	// untrusted marks a value from Go (a bound function's result) or from
-	// the request (a form variable), or built from one; under escape=html
-	// write() escapes it.
-	untrusted bool
+	// untrusted lists, in order, the byte ranges of s that come from Go
+	// (a bound function's result) or from the request (a form variable);
+	// under escape=html write() escapes those and only those, so that
+	// "<td>" + f() + "</td>" keeps its markup and escapes f's value.
+	untrusted []span
 }
+
+// span is the byte range [lo, hi) of a value.
+type span struct{ lo, hi int }
+
+// untrustedValue returns s as a value that is untrusted as a whole.
+func untrustedValue(s string) value {
+	if s == "" {
+		return value{}
+	}
+	return value{s: s, untrusted: []span{{0, len(s)}}}
+}
+
+// concat returns a + b with their untrusted ranges.
+func concat(a, b value) value {
+	v := value{s: a.s + b.s}
+	if len(a.untrusted)+len(b.untrusted) == 0 {
+		return v
+	}
+	sp := make([]span, 0, len(a.untrusted)+len(b.untrusted))
+	sp = append(sp, a.untrusted...)
+	for _, x := range b.untrusted {
+		x.lo += len(a.s)
+		x.hi += len(a.s)
+		if n := len(sp); n > 0 && sp[n-1].hi == x.lo {
+			sp[n-1].hi = x.hi
+			continue
+		}
+		sp = append(sp, x)
+	}
+	v.untrusted = sp
+	return v
+}
+
+// spanBytes is what one untrusted range costs, in bytes, when a step
+// charge counts a value's size.
+const spanBytes = 16
 
 // variable is a page variable; declared by "var x" without a value, it is
 // not defined (reads as "", cannot be incremented), as in js.c.
@@ -381,10 +418,10 @@ func (r *run) binary(o op, l, rv value) (value, error) {
 		if n > r.maxValue {
 			return value{}, r.fail(r.off, ErrValueTooLarge, "string of %d bytes exceeds the limit of %d", n, r.maxValue)
 		}
-		if err := r.step(n / bytesPerStep); err != nil {
+		if err := r.step((n + spanBytes*(len(l.untrusted)+len(rv.untrusted))) / bytesPerStep); err != nil {
 			return value{}, err
 		}
-		return value{s: l.s + rv.s, untrusted: l.untrusted || rv.untrusted}, nil
+		return concat(l, rv), nil
 	case opLT, opLE, opGT, opGE, opEQ, opNE:
 		return value{s: boolStr(compare(o, strings.Compare(l.s, rv.s)))}, nil
 	}
@@ -469,9 +506,9 @@ func (r *run) call(c *call) (value, error) {
 	}
 	switch c.name {
 	case "write":
-		return value{}, r.write(c, args, r.escape)
+		return value{}, r.write(c, args, false, r.escape)
 	case "writeEscaped":
-		return value{}, r.write(c, args, true)
+		return value{}, r.write(c, args, true, false)
 	case "escape":
 		var b strings.Builder
 		for i, a := range args {
@@ -490,9 +527,10 @@ func (r *run) call(c *call) (value, error) {
 }
 
 // write is the write() built-in: its arguments separated by spaces, as
-// jst.c's websJstWrite does. With escape, untrusted values are
-// HTML-escaped; writeEscaped escapes every value.
-func (r *run) write(c *call, args []value, escape bool) error {
+// jst.c's websJstWrite does. all HTML-escapes every value (writeEscaped);
+// untrusted escapes the untrusted ranges of each (write under
+// escape=html).
+func (r *run) write(c *call, args []value, all, untrusted bool) error {
 	for i, a := range args {
 		if err := r.step(1 + len(a.s)/bytesPerStep); err != nil {
 			return err
@@ -500,9 +538,18 @@ func (r *run) write(c *call, args []value, escape bool) error {
 		if i > 0 {
 			r.out.write(" ")
 		}
-		if escape && (a.untrusted || c.name == "writeEscaped") {
+		switch {
+		case all:
 			r.out.writeEscaped(a.s)
-		} else {
+		case untrusted:
+			pos := 0
+			for _, sp := range a.untrusted {
+				r.out.write(a.s[pos:sp.lo])
+				r.out.writeEscaped(a.s[sp.lo:sp.hi])
+				pos = sp.hi
+			}
+			r.out.write(a.s[pos:])
+		default:
 			r.out.write(a.s)
 		}
 	}
@@ -528,5 +575,5 @@ func (r *run) callGo(c *call, fn Func, args []value) (value, error) {
 	if len(cl.result) > r.maxValue {
 		return value{}, r.fail(c.off, ErrValueTooLarge, "%s: result of %d bytes exceeds the limit of %d", c.name, len(cl.result), r.maxValue)
 	}
-	return value{s: cl.result, untrusted: true}, nil
+	return untrustedValue(cl.result), nil
 }
