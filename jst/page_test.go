@@ -97,3 +97,22 @@ func TestPages(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkLanPage renders the firmware-style LAN page from its cached
+// parse, as a device does on every request after the first.
+func BenchmarkLanPage(b *testing.B) {
+	e, err := New(Options{Root: os.DirFS("testdata/pages")})
+	if err != nil {
+		b.Fatal(err)
+	}
+	firmware(e)
+	r := httptest.NewRequest("GET", "/lan.asp", nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		w := httptest.NewRecorder()
+		e.ServeHTTP(w, r)
+		if w.Code != 200 {
+			b.Fatal(w.Code)
+		}
+	}
+}
