@@ -4,7 +4,9 @@ import (
 	"go/parser"
 	"go/token"
 	"io/fs"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -119,6 +121,45 @@ func TestImportRules(t *testing.T) {
 	for _, must := range []string{"governor", "httpd", "cmd/vigil", "faultkit"} {
 		if imports[must] == nil {
 			t.Errorf("package %s is missing", must)
+		}
+	}
+}
+
+// transitiveBanned lists, for a package and everything it imports
+// (`go list -deps`, non-test files), packages that must not be among them:
+// an import rule that holds only for direct imports is not a rule.
+var transitiveBanned = map[string][]string{
+	"governor": {"net/http", module + "/"},
+	"route":    {module + "/"},
+	"jst":      {"text/template", "html/template"},
+	".":        {module + "/faultkit", "net/http/httptest", "testing"},
+	"httpd":    {module + "/faultkit", "net/http/httptest", "testing"},
+	"status":   {module + "/faultkit", "net/http/httptest", "testing"},
+}
+
+func TestImportRulesTransitive(t *testing.T) {
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		gobin = filepath.Join(runtime.GOROOT(), "bin", "go")
+	}
+	for pkg, banned := range transitiveBanned {
+		out, err := exec.Command(gobin, "list", "-deps", "-f", "{{.ImportPath}}", "./"+pkg).Output()
+		if err != nil {
+			t.Fatalf("go list -deps ./%s: %v", pkg, err)
+		}
+		self := module
+		if pkg != "." {
+			self += "/" + pkg
+		}
+		for _, dep := range strings.Fields(string(out)) {
+			if dep == self {
+				continue
+			}
+			for _, b := range banned {
+				if dep == b || strings.HasSuffix(b, "/") && strings.HasPrefix(dep, b) {
+					t.Errorf("package %s depends on %s (transitively): not allowed", pkg, dep)
+				}
+			}
 		}
 	}
 }
