@@ -298,7 +298,9 @@ func (s *Server) AdminAddr() net.Addr {
 }
 
 // Start opens the configured listeners and serves them in the background. It
-// returns the first bind error, having closed whatever it had opened.
+// returns the first bind or start error, having closed whatever it had
+// opened or started (the listeners, those of Config.Listeners too, and the
+// admin endpoint): a Server whose Start failed is closed.
 func (s *Server) Start() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -337,6 +339,21 @@ func (s *Server) Start() error {
 			return fmt.Errorf("vigil: admin %s: %w", s.cfg.Admin, err)
 		}
 	}
+	// fail undoes what Start did when a later step fails: the listeners
+	// not yet served are closed, those served are stopped with the server.
+	fail := func(from int, err error) error {
+		for _, l := range lns[from:] {
+			l.Close()
+		}
+		if adminLn != nil {
+			adminLn.Close()
+			if path, ok := strings.CutPrefix(s.cfg.Admin, "unix:"); ok {
+				os.Remove(path)
+			}
+		}
+		s.http.Close()
+		return err
+	}
 	for i, ln := range lns {
 		scheme := "http"
 		var err error
@@ -350,14 +367,14 @@ func (s *Server) Start() error {
 			err = s.http.Start(ln)
 		}
 		if err != nil {
-			return fmt.Errorf("vigil: %w", err)
+			return fail(i+1, fmt.Errorf("vigil: %w", err))
 		}
 		s.addrs = append(s.addrs, ln.Addr())
 		s.log.Info("vigil: listening", "url", scheme+"://"+ln.Addr().String()+"/")
 	}
 	if adminLn != nil {
 		if err := s.admin.Start(adminLn); err != nil {
-			return fmt.Errorf("vigil: admin: %w", err)
+			return fail(len(lns), fmt.Errorf("vigil: admin: %w", err))
 		}
 		s.adminAddr = adminLn.Addr()
 		s.log.Info("vigil: admin endpoint", "addr", s.cfg.Admin)

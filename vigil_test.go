@@ -111,6 +111,30 @@ func TestAdmin(t *testing.T) {
 		}
 	})
 
+	t.Run("a Start that fails closes what it opened", func(t *testing.T) {
+		free, _ := net.Listen("tcp", "127.0.0.1:0")
+		freeAddr := free.Addr().String()
+		free.Close()
+		taken, _ := net.Listen("tcp", "127.0.0.1:0")
+		defer taken.Close()
+		given, _ := net.Listen("tcp", "127.0.0.1:0")
+		srv, err := New(Config{Listeners: []net.Listener{given}, Listen: []string{freeAddr, taken.Addr().String()}, Admin: "off"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := srv.Start(); err == nil {
+			t.Fatal("Start on a taken address succeeded")
+		}
+		for _, addr := range []string{freeAddr, given.Addr().String()} {
+			ln, err := net.Listen("tcp", addr)
+			if err != nil {
+				t.Errorf("%s still held after the failed Start: %v", addr, err)
+				continue
+			}
+			ln.Close()
+		}
+	})
+
 	t.Run("the status server can be mounted elsewhere, e.g. behind auth", func(t *testing.T) {
 		srv, _ := startLoopback(t, Config{})
 		rec := httptest.NewRecorder()
