@@ -19,6 +19,8 @@ const (
 	DefaultIdleTimeout = 30 * time.Minute
 	DefaultLifetime    = 12 * time.Hour
 	DefaultMaxSessions = 512
+	// DefaultMaxPerUser is the default cap on the sessions of one user.
+	DefaultMaxPerUser = 16
 )
 
 // Caps on what one session holds.
@@ -75,6 +77,11 @@ type Options struct {
 	// removes expired sessions, then evicts the least-recently-used one: a
 	// login is never refused. Zero means DefaultMaxSessions.
 	MaxSessions int
+	// MaxPerUser caps the sessions of one user: a login past it ends that
+	// user's oldest session, so one account (a view-only user logging in
+	// in a loop) cannot flush the others' sessions out of MaxSessions.
+	// Zero means DefaultMaxPerUser.
+	MaxPerUser int
 	// Secure reports whether the cookie set for a request gets the Secure
 	// attribute. Nil means r.TLS != nil. Behind a TLS-terminating proxy
 	// supply a function that trusts the proxy's header.
@@ -100,6 +107,9 @@ func (o Options) Validate() error {
 	if o.MaxSessions < 0 {
 		return fmt.Errorf("session: max sessions %d is negative", o.MaxSessions)
 	}
+	if o.MaxPerUser < 0 {
+		return fmt.Errorf("session: max sessions per user %d is negative", o.MaxPerUser)
+	}
 	return nil
 }
 
@@ -115,6 +125,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxSessions == 0 {
 		o.MaxSessions = DefaultMaxSessions
+	}
+	if o.MaxPerUser == 0 {
+		o.MaxPerUser = DefaultMaxPerUser
 	}
 	if o.Secure == nil {
 		o.Secure = func(r *http.Request) bool { return r.TLS != nil }
@@ -136,6 +149,7 @@ type Store struct {
 	mu      sync.Mutex
 	byKey   map[[sha256.Size]byte]*entry // by SHA-256 of the id; guarded by mu
 	lru     list.List                    // of *entry, most recently used first; guarded by mu
+	byUser  map[string]*list.List        // of *entry per user, oldest login last; guarded by mu
 	opsLeft int                          // operations until the next lazy sweep; guarded by mu
 }
 
@@ -149,6 +163,7 @@ type entry struct {
 	values  map[string]string // nil until the first Set
 	size    int               // bytes of keys and values
 	elem    *list.Element     // in Store.lru
+	uelem   *list.Element     // in Store.byUser[user]
 }
 
 // New returns an empty Store. It panics if opts.Validate fails: callers that
@@ -160,6 +175,7 @@ func New(opts Options) *Store {
 	return &Store{
 		opts:    opts.withDefaults(),
 		byKey:   make(map[[sha256.Size]byte]*entry),
+		byUser:  make(map[string]*list.List),
 		opsLeft: sweepEvery,
 	}
 }
@@ -199,6 +215,12 @@ func (s *Store) Login(w http.ResponseWriter, r *http.Request, user string) error
 	if o := s.byKey[e.key]; o != nil { // 2^-256: cheap to be exact anyway
 		s.removeLocked(o)
 	}
+	ul := s.byUser[user]
+	for ul != nil && ul.Len() >= s.opts.MaxPerUser {
+		o := ul.Back().Value.(*entry)
+		s.removeLocked(o) // the user's oldest: not someone else's
+		evicted = append(evicted, o.user)
+	}
 	if len(s.byKey) >= s.opts.MaxSessions {
 		s.sweepLocked(now)
 	}
@@ -209,12 +231,17 @@ func (s *Store) Login(w http.ResponseWriter, r *http.Request, user string) error
 	}
 	e.elem = s.lru.PushFront(e)
 	s.byKey[e.key] = e
+	if ul = s.byUser[user]; ul == nil {
+		ul = list.New()
+		s.byUser[user] = ul
+	}
+	e.uelem = ul.PushFront(e)
 	s.mu.Unlock()
 
 	s.setCookie(w, r, id, false)
 	for _, u := range evicted {
-		s.opts.Logger.Info("session: evicted least-recently-used session at cap",
-			"user", u, "max_sessions", s.opts.MaxSessions)
+		s.opts.Logger.Info("session: evicted a session at a cap (the user's oldest at max per user, else the least recently used)",
+			"user", u, "max_sessions", s.opts.MaxSessions, "max_per_user", s.opts.MaxPerUser)
 	}
 	s.opts.Logger.Debug("session: login", "user", user, "replaced", len(old) > 0)
 	return nil
@@ -342,6 +369,12 @@ func (s *Store) sweepLocked(now time.Time) int {
 func (s *Store) removeLocked(e *entry) {
 	delete(s.byKey, e.key)
 	s.lru.Remove(e.elem)
+	if ul := s.byUser[e.user]; ul != nil {
+		ul.Remove(e.uelem)
+		if ul.Len() == 0 {
+			delete(s.byUser, e.user)
+		}
+	}
 }
 
 func (s *Store) setCookie(w http.ResponseWriter, r *http.Request, value string, expire bool) {

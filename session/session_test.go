@@ -376,6 +376,41 @@ func TestEviction(t *testing.T) {
 	}
 }
 
+// One account logging in in a loop (520 times, past the table's default
+// cap) ends only its own oldest sessions: the other users stay logged in.
+func TestOneUserCannotFlushTheTable(t *testing.T) {
+	s := New(Options{})
+	owner := login(t, s, request(), "root")
+	other := login(t, s, request(), "operator")
+	var ids []string
+	for range DefaultMaxSessions + 8 {
+		ids = append(ids, login(t, s, request(), "guest"))
+	}
+	if !authenticates(s, owner, "root") || !authenticates(s, other, "operator") {
+		t.Errorf("another user's logins flushed root's or operator's session")
+	}
+	if n := s.Len(); n != DefaultMaxPerUser+2 {
+		t.Errorf("Len = %d, want %d (guest's newest %d, root, operator)", n, DefaultMaxPerUser+2, DefaultMaxPerUser)
+	}
+	if authenticates(s, ids[len(ids)-DefaultMaxPerUser-1], "guest") {
+		t.Errorf("guest's oldest sessions were kept past MaxPerUser")
+	}
+	for _, id := range ids[len(ids)-DefaultMaxPerUser:] {
+		if !authenticates(s, id, "guest") {
+			t.Fatalf("one of guest's newest %d sessions was evicted", DefaultMaxPerUser)
+		}
+	}
+	// Logging out keeps the per-user lists right.
+	for _, id := range ids[len(ids)-DefaultMaxPerUser:] {
+		r := request()
+		r.AddCookie(&http.Cookie{Name: DefaultCookieName, Value: id})
+		s.Logout(httptest.NewRecorder(), r)
+	}
+	if n := len(s.byUser); n != 2 {
+		t.Errorf("%d users tracked after guest logged out everywhere, want 2", n)
+	}
+}
+
 func TestCapIsNeverExceeded(t *testing.T) {
 	s := New(Options{MaxSessions: 8})
 	var last string
