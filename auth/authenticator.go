@@ -73,8 +73,7 @@ type Authenticator struct {
 	nonceKey      []byte
 	nonceLifetime time.Duration
 	nonces        *nonceCounts
-	users         *failures // keyed by user name
-	clients       *failures // keyed by client address
+	throttle      *throttle
 	sessions      Sessions
 	log           *slog.Logger
 	now           func() time.Time
@@ -124,8 +123,7 @@ func New(o Options) *Authenticator {
 		nonceKey:      derive("vigil auth digest nonce"),
 		nonceLifetime: o.NonceLifetime,
 		nonces:        newNonceCounts(o.NonceCapacity, o.Now().UnixNano()),
-		users:         newFailures(thr),
-		clients:       newFailures(thr),
+		throttle:      newThrottle(thr),
 		sessions:      o.Sessions,
 		log:           o.Logger,
 		now:           o.Now,
@@ -163,6 +161,10 @@ type Decision struct {
 	// Challenges are the WWW-Authenticate values of a 401 (none for form
 	// and session-only routes).
 	Challenges []string
+	// Session is set when the request's session authenticated it (whatever
+	// Authorization header it also carries): a state-changing request then
+	// needs proof of intent (a CSRF token) that a password does not.
+	Session bool
 }
 
 // OK reports whether the request may go on.
@@ -218,7 +220,9 @@ func (a *Authenticator) Authorize(r *http.Request, scheme string, abilities [][]
 	st := a.store.Load()
 	if a.sessions != nil {
 		if u, ok := a.sessions.User(r); ok && st.HasUser(u) {
-			return a.authorizeUser(r, st, u, abilities)
+			d := a.authorizeUser(r, st, u, abilities)
+			d.Session = true
+			return d
 		}
 	}
 	switch strings.ToLower(scheme) {
@@ -248,33 +252,35 @@ func (a *Authenticator) authorizeUser(r *http.Request, st *Store, user string, a
 	return Decision{User: user, Status: http.StatusForbidden}
 }
 
-// throttled returns a 429 Decision if the user name or the client is
-// blocked.
-func (a *Authenticator) throttled(r *http.Request, user string) (Decision, bool) {
-	now := a.now()
-	du, bu := a.users.blocked(userKey(user), now)
-	dc, bc := a.clients.blocked(clientKey(r), now)
-	if !bu && !bc {
+// attempt decides, and counts in the same step, a password check of user
+// by r's client: it returns a 429 Decision if the throttle holds it back.
+// Every attempt let through must end in failed, succeeded or released.
+func (a *Authenticator) attempt(r *http.Request, user string) (Decision, bool) {
+	wait, ok := a.throttle.begin(userKey(user), clientKey(r), a.now())
+	if ok {
 		return Decision{}, false
 	}
 	a.stats.throttled.Add(1)
 	a.log.Debug("auth: throttled", "user", sanitize(user), "ip", clientHost(r))
-	return Decision{Status: http.StatusTooManyRequests, RetryAfter: max(du, dc)}, true
+	return Decision{Status: http.StatusTooManyRequests, RetryAfter: wait}, true
 }
 
-// failed counts and logs a failed login.
+// failed counts and logs a failed login (attempt has counted it already).
 func (a *Authenticator) failed(r *http.Request, user, scheme string) {
-	now := a.now()
 	a.stats.failures.Add(1)
-	a.users.fail(userKey(user), now)
-	a.clients.fail(clientKey(r), now)
 	a.log.Info("auth: login failed", "scheme", scheme, "user", sanitize(user), "ip", clientHost(r))
 }
 
 // succeeded counts a successful login and forgets the user's failures.
-func (a *Authenticator) succeeded(user string) {
+func (a *Authenticator) succeeded(r *http.Request, user string) {
 	a.stats.successes.Add(1)
-	a.users.reset(userKey(user))
+	a.throttle.end(userKey(user), clientKey(r), true, false)
+}
+
+// released takes back an attempt that was neither right nor wrong (a
+// digest with the right password but a stale nonce).
+func (a *Authenticator) released(r *http.Request, user string) {
+	a.throttle.end(userKey(user), clientKey(r), false, true)
 }
 
 // warnOnce logs msg at Warn the first time for user (until SetStore).
@@ -310,18 +316,20 @@ type Stats struct {
 	DigestStale   uint64 // valid digests with an expired nonce
 	DigestReplays uint64 // valid digests whose nonce count did not increase
 	DigestForged  uint64 // nonces this server did not issue
-	// TrackedUsers and TrackedClients are the keys the throttle holds now;
-	// Evictions counts keys it forgot at capacity.
-	TrackedUsers, TrackedClients int
-	Evictions                    uint64
+	// TrackedUsers, TrackedClients and TrackedPairs (user and client) are
+	// the keys the throttle holds now; Evictions counts keys it forgot at
+	// capacity.
+	TrackedUsers, TrackedClients, TrackedPairs int
+	Evictions                                  uint64
 	// Nonces is how many nonces have their count remembered now.
 	Nonces int
 }
 
 // Stats returns the counters.
 func (a *Authenticator) Stats() Stats {
-	tu, eu := a.users.len()
-	tc, ec := a.clients.len()
+	tu, eu := a.throttle.len(a.throttle.users)
+	tc, ec := a.throttle.len(a.throttle.clients)
+	tp, ep := a.throttle.len(a.throttle.pairs)
 	return Stats{
 		Successes:      a.stats.successes.Load(),
 		Failures:       a.stats.failures.Load(),
@@ -333,7 +341,8 @@ func (a *Authenticator) Stats() Stats {
 		DigestForged:   a.stats.forged.Load(),
 		TrackedUsers:   tu,
 		TrackedClients: tc,
-		Evictions:      eu + ec,
+		TrackedPairs:   tp,
+		Evictions:      eu + ec + ep,
 		Nonces:         a.nonces.len(),
 	}
 }

@@ -69,13 +69,13 @@ func (a *Authenticator) basic(r *http.Request, st *Store, abilities [][]string) 
 	if !ok {
 		return Decision{Status: http.StatusUnauthorized, Challenges: challenge}
 	}
-	if d, blocked := a.throttled(r, user); blocked {
+	if d, blocked := a.attempt(r, user); blocked {
 		return d
 	}
 	if !st.Verify(user, password, a.realm) {
 		a.failed(r, user, "basic")
 		return Decision{Status: http.StatusUnauthorized, Challenges: challenge}
 	}
-	a.succeeded(user)
+	a.succeeded(r, user)
 	return a.authorizeUser(r, st, user, abilities)
 }

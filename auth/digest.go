@@ -166,7 +166,7 @@ func (a *Authenticator) digest(r *http.Request, st *Store, abilities [][]string)
 		return deny(false)
 	}
 	user := p["username"]
-	if d, blocked := a.throttled(r, user); blocked {
+	if d, blocked := a.attempt(r, user); blocked {
 		return d
 	}
 	// The stored HA1; an unknown user, or one whose hash cannot do this
@@ -188,6 +188,7 @@ func (a *Authenticator) digest(r *http.Request, st *Store, abilities [][]string)
 	}
 	if age := now.UnixNano() - issued; age > int64(a.nonceLifetime) || age < -int64(a.nonceLifetime) {
 		a.stats.stale.Add(1)
+		a.released(r, user)
 		return deny(true)
 	}
 	nc, _ := strconv.ParseUint(p["nc"], 16, 32)
@@ -196,10 +197,11 @@ func (a *Authenticator) digest(r *http.Request, st *Store, abilities [][]string)
 		// same client, or a nonce from before a restart: stale=true lets a
 		// real client retry with a fresh nonce without asking its user.
 		a.stats.replays.Add(1)
+		a.released(r, user)
 		a.log.Info("auth: digest nonce count not increasing (replay?)", "user", sanitize(user), "ip", clientHost(r))
 		return deny(true)
 	}
-	a.succeeded(user)
+	a.succeeded(r, user)
 	return a.authorizeUser(r, st, user, abilities)
 }
 

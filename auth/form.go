@@ -31,7 +31,7 @@ func (a *Authenticator) FormLogin(w http.ResponseWriter, r *http.Request) (user 
 	if user == "" || password == "" {
 		return "", http.StatusUnauthorized
 	}
-	if d, blocked := a.throttled(r, user); blocked {
+	if d, blocked := a.attempt(r, user); blocked {
 		d.Write(w)
 		return "", d.Status
 	}
@@ -40,7 +40,7 @@ func (a *Authenticator) FormLogin(w http.ResponseWriter, r *http.Request) (user 
 		a.failed(r, user, "form")
 		return "", http.StatusUnauthorized
 	}
-	a.succeeded(user)
+	a.succeeded(r, user)
 	if a.sessions == nil {
 		a.log.Error("auth: form login without a session store")
 		return "", http.StatusInternalServerError

@@ -4,9 +4,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"golang.org/x/crypto/bcrypt"
 )
 
 func basicFrom(ip, user, password string) *http.Request {
@@ -34,31 +37,104 @@ func TestThrottleSequence(t *testing.T) {
 			}
 		}
 		for range DefaultFreeFailures {
-			step("wrong", 401, "") // free failures
+			step("wrong", 401, "") // free attempts; the fifth blocks for 1 s
 		}
-		step("wrong", 401, "") // the sixth: now blocked for 1 s
 		step("pass1", 429, "1")
 		step("wrong", 429, "1") // blocked attempts are not checked, not counted
 		time.Sleep(time.Second)
-		step("wrong", 401, "") // the seventh: 2 s
+		step("wrong", 401, "") // the sixth: 2 s
 		step("pass1", 429, "2")
 		time.Sleep(1500 * time.Millisecond)
 		step("pass1", 429, "1") // 0.5 s left, rounded up
 		time.Sleep(500 * time.Millisecond)
-		step("pass1", 200, "") // recovered; the user's count is reset
-
-		// The address still has its count: one more failure blocks it.
+		step("pass1", 200, "") // recovered; the pair's count is reset
 		step("wrong", 401, "")
-		if st, _ := attempt(a, ip, "mary", "pass2"); st != 429 {
-			t.Errorf("another user from the blocked address: %d, want 429", st)
+
+		// The block was joshua's from this address: mary from it, and
+		// joshua from another address, were never held back.
+		if st, _ := attempt(a, ip, "mary", "pass2"); st != 200 {
+			t.Errorf("another user from the address: %d, want 200", st)
 		}
-		// Another address is not blocked, and joshua's count was reset.
 		if st, _ := attempt(a, "203.0.113.10", "joshua", "pass1"); st != 200 {
 			t.Errorf("joshua from another address: %d, want 200", st)
 		}
 		s := a.Stats()
-		if s.Failures != 8 || s.Throttled != 5 || s.Successes != 2 {
+		if s.Failures != 7 || s.Throttled != 4 || s.Successes != 3 {
 			t.Errorf("Stats = %+v", s)
+		}
+	})
+}
+
+// The check and the count are one step: concurrent wrong guesses get no
+// more password checks than sequential ones (bcrypt, slow on purpose, made
+// the window wide).
+func TestThrottleConcurrentGuessesGetFreeFailuresChecks(t *testing.T) {
+	// The cheapest bcrypt: a millisecond per check is window enough.
+	h, err := bcrypt.GenerateFromPassword([]byte("right"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := mustParse(t, "user name=admin password="+string(h)+" roles=\n")
+	a := New(Options{Store: st})
+	const n = 100
+	codes := make(chan int, n)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			c, _ := attempt(a, "198.51.100.7", "admin", "wrong")
+			codes <- c
+		})
+	}
+	wg.Wait()
+	close(codes)
+	got := map[int]int{}
+	for c := range codes {
+		got[c]++
+	}
+	if got[401] != DefaultFreeFailures || got[429] != n-DefaultFreeFailures {
+		t.Errorf("statuses %v, want %d × 401 then 429", got, DefaultFreeFailures)
+	}
+	if s := a.Stats(); s.Failures != DefaultFreeFailures {
+		t.Errorf("%d password checks, want %d", s.Failures, DefaultFreeFailures)
+	}
+}
+
+// An attacker elsewhere cannot lock the owner out: the hard limit is per
+// (user, address); the per-user delay is gentle and spares addresses the
+// user logged in from.
+func TestThrottleAttackerCannotLockOwnerOut(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := New(Options{Store: mustParse(t, fixture)})
+		if st, _ := attempt(a, "192.0.2.80", "joshua", "pass1"); st != 200 {
+			t.Fatalf("the owner's first login: %d", st)
+		}
+		for range 3 * DefaultFreeFailures {
+			attempt(a, "203.0.113.66", "joshua", "wrong")
+		}
+		if st, _ := attempt(a, "203.0.113.66", "joshua", "pass1"); st != 429 {
+			t.Errorf("the guessing address: %d, want 429", st)
+		}
+		if st, _ := attempt(a, "198.51.100.3", "joshua", "pass1"); st != 200 {
+			t.Errorf("the owner from a new address after one address's guesses: %d, want 200", st)
+		}
+		// Guesses from many addresses (4 each, under the pair's limit):
+		// the user's count passes UserFreeFailures.
+		for i := range 12 {
+			for range 4 {
+				attempt(a, "203.0.114."+strconv.Itoa(i), "joshua", "wrong")
+			}
+		}
+		if st, _ := attempt(a, "192.0.2.80", "joshua", "pass1"); st != 200 {
+			t.Errorf("the owner from an address it logged in from: %d, want 200", st)
+		}
+		st, ra := attempt(a, "198.51.100.99", "joshua", "pass1")
+		n, _ := strconv.Atoi(ra)
+		if st != 429 || n < 1 || n > int(DefaultUserMaxDelay/time.Second) {
+			t.Fatalf("a new address during a spread attack: %d Retry-After %q, want 429 for at most %v", st, ra, DefaultUserMaxDelay)
+		}
+		time.Sleep(time.Duration(n) * time.Second)
+		if st, _ := attempt(a, "198.51.100.99", "joshua", "pass1"); st != 200 {
+			t.Errorf("the owner after the gentle delay: %d, want 200", st)
 		}
 	})
 }
@@ -66,7 +142,7 @@ func TestThrottleSequence(t *testing.T) {
 func TestThrottleByAddressAcrossUsers(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		a := New(Options{Store: mustParse(t, fixture)})
-		for i := range DefaultFreeFailures + 1 {
+		for i := range 4 * DefaultFreeFailures {
 			if st, _ := attempt(a, "192.0.2.50", "guess"+strconv.Itoa(i), "x"); st != 401 {
 				t.Fatalf("attempt %d: %d", i, st)
 			}
@@ -83,8 +159,8 @@ func TestThrottleByAddressAcrossUsers(t *testing.T) {
 func TestThrottleIPv6GroupsBySlash64(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		a := New(Options{Store: mustParse(t, fixture)})
-		for i := range DefaultFreeFailures + 1 {
-			r := basicFrom("x", "u"+strconv.Itoa(i), "x")
+		for i := range DefaultFreeFailures {
+			r := basicFrom("x", "joshua", "x")
 			r.RemoteAddr = "[2001:db8:1:2::" + strconv.Itoa(i+1) + "]:5000"
 			do(a, r, "basic", nil)
 		}
@@ -142,15 +218,15 @@ func TestThrottleMemoryIsBounded(t *testing.T) {
 		attempt(a, "192.0.2."+strconv.Itoa(i), "user"+strconv.Itoa(i), "x")
 	}
 	s := a.Stats()
-	if s.TrackedUsers != 3 || s.TrackedClients != 3 || s.Evictions != 14 {
-		t.Errorf("Stats = %+v, want 3 users, 3 clients, 14 evictions", s)
+	if s.TrackedUsers != 3 || s.TrackedClients != 3 || s.TrackedPairs != 3 || s.Evictions != 21 {
+		t.Errorf("Stats = %+v, want 3 users, 3 clients, 3 pairs, 21 evictions", s)
 	}
 }
 
 func TestFormLoginThrottled(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		a := New(Options{Store: mustParse(t, fixture), Sessions: newFakeSessions()})
-		for range DefaultFreeFailures + 1 {
+		for range DefaultFreeFailures {
 			if _, st := a.FormLogin(httptest.NewRecorder(), loginRequest("joshua", "wrong")); st != 401 {
 				t.Fatalf("status %d", st)
 			}
