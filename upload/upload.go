@@ -11,6 +11,7 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"net/textproto"
 	"net/url"
 	"os"
 	"strings"
@@ -23,9 +24,18 @@ const (
 	DefaultMaxRequestSize = 256 << 20 // bytes per request body
 	DefaultMaxFiles       = 16        // files per request
 	DefaultMaxFieldSize   = 64 << 10  // bytes per non-file field
+	DefaultMaxParts       = 1000      // parts (files and fields) per request
 	maxClientName         = 255       // bytes in File.ClientName
 	maxBoundary           = 70        // RFC 2046 §5.1.1
-	fieldsPerRequest      = 16        // total field bytes = this × MaxFieldSize
+	fieldsPerRequest      = 16        // default MaxMemory = this × MaxFieldSize
+	// partOverhead is what a part costs in memory beyond its bytes (a
+	// header map, a url.Values entry), counted against MaxMemory as Go's
+	// own ReadForm does since CVE-2023-24536.
+	partOverhead = 100
+	// peekSlack is how far mime/multipart reads ahead of the part it
+	// parses (its bufio.Reader): a part header is cut at MaxMemory plus
+	// this much.
+	peekSlack = 4096
 )
 
 var (
@@ -60,6 +70,15 @@ type Options struct {
 	// limited to fieldsPerRequest (16) times it, since they are kept in
 	// memory.
 	MaxFieldSize int64
+	// MaxParts is the limit on parts, files and fields together, per
+	// request; 0 means DefaultMaxParts (route.txt: limit-parts=).
+	MaxParts int
+	// MaxMemory is the limit in bytes of what a request keeps in memory:
+	// every part's header (the field names in it included) plus a fixed
+	// overhead per part, and the values of non-file fields. A part header
+	// that would pass it is refused as it arrives, before it is whole. 0
+	// means 16 × MaxFieldSize (1 MiB by default).
+	MaxMemory int64
 	// Logger receives Debug records for refused uploads; nil means
 	// slog.Default().
 	Logger *slog.Logger
@@ -87,10 +106,27 @@ func New(opts Options) *Handler {
 	if opts.MaxFieldSize <= 0 {
 		opts.MaxFieldSize = DefaultMaxFieldSize
 	}
+	if opts.MaxParts <= 0 {
+		opts.MaxParts = DefaultMaxParts
+	}
+	if opts.MaxMemory <= 0 {
+		opts.MaxMemory = fieldsPerRequest * opts.MaxFieldSize
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
 	return &Handler{opts: opts}
+}
+
+// WithMaxParts returns a Handler like h whose limit on parts is n (for a
+// route's limit-parts=); n <= 0 returns h.
+func (h *Handler) WithMaxParts(n int) *Handler {
+	if n <= 0 || n == h.opts.MaxParts {
+		return h
+	}
+	o := h.opts
+	o.MaxParts = n
+	return &Handler{opts: o}
 }
 
 // File is one received file.
@@ -157,7 +193,7 @@ func (h *Handler) Receive(w http.ResponseWriter, r *http.Request) (*Result, erro
 		src = http.NoBody
 	}
 	body := &limitReader{r: src, n: o.MaxRequestSize}
-	rc := &receive{h: h, body: body, res: &Result{Values: url.Values{}}}
+	rc := &receive{h: h, body: body, res: &Result{Values: url.Values{}}, mem: o.MaxMemory}
 	err := rc.run(r)
 	if err != nil {
 		if rerr := rc.res.Remove(); rerr != nil {
@@ -170,10 +206,11 @@ func (h *Handler) Receive(w http.ResponseWriter, r *http.Request) (*Result, erro
 }
 
 type receive struct {
-	h          *Handler
-	body       *limitReader
-	res        *Result
-	fieldBytes int64 // bytes of all non-file fields so far
+	h     *Handler
+	body  *limitReader
+	res   *Result
+	parts int   // parts so far
+	mem   int64 // bytes of Options.MaxMemory still free
 }
 
 func (rc *receive) run(r *http.Request) error {
@@ -194,18 +231,50 @@ func (rc *receive) run(r *http.Request) error {
 		return fmt.Errorf("upload: boundary %q: %w", boundary, ErrMalformed)
 	}
 	mr := multipart.NewReader(rc.body, boundary)
+	o := rc.h.opts
 	for {
+		// The part header is read into memory by mime/multipart, which
+		// allows 10 MiB of it: cut it as it arrives, at what is left of
+		// MaxMemory (plus what the parser may read ahead).
+		rc.body.window, rc.body.windowed = rc.mem+peekSlack, true
 		p, err := mr.NextRawPart()
+		rc.body.windowed = false
 		if err == io.EOF {
 			return nil
 		}
 		if err != nil {
 			return rc.classify(err)
 		}
+		if rc.parts++; rc.parts > o.MaxParts {
+			return fmt.Errorf("upload: more than %d parts: %w", o.MaxParts, ErrTooLarge)
+		}
+		if err := rc.spend(headerSize(p.Header)+partOverhead, "part headers"); err != nil {
+			return err
+		}
 		if err := rc.part(p); err != nil {
 			return err
 		}
 	}
+}
+
+// spend takes n bytes from the request's memory budget.
+func (rc *receive) spend(n int64, what string) error {
+	if rc.mem -= n; rc.mem < 0 {
+		return fmt.Errorf("upload: %s over the %d bytes a request may keep in memory: %w", what, rc.h.opts.MaxMemory, ErrTooLarge)
+	}
+	return nil
+}
+
+// headerSize is the bytes a part header holds in memory.
+func headerSize(h textproto.MIMEHeader) int64 {
+	var n int64
+	for k, vs := range h {
+		n += int64(len(k))
+		for _, v := range vs {
+			n += int64(len(v)) + 16 // a string header
+		}
+	}
+	return n
 }
 
 // classify turns an error seen through the multipart reader into a read
@@ -241,16 +310,16 @@ func (rc *receive) part(p *multipart.Part) error {
 		return rc.file(field, name, p.Header.Get("Content-Type"), p)
 	}
 	var buf bytes.Buffer
-	n, err := io.Copy(&buf, io.LimitReader(p, o.MaxFieldSize+1))
+	limit := min(o.MaxFieldSize, max(rc.mem, 0))
+	n, err := io.Copy(&buf, io.LimitReader(p, limit+1))
 	if err != nil {
 		return rc.classify(err)
 	}
 	if n > o.MaxFieldSize {
-		return fmt.Errorf("upload: field %q over %d bytes: %w", field, o.MaxFieldSize, ErrTooLarge)
+		return fmt.Errorf("upload: field %q over %d bytes: %w", sanitize(field), o.MaxFieldSize, ErrTooLarge)
 	}
-	rc.fieldBytes += n
-	if rc.fieldBytes > fieldsPerRequest*o.MaxFieldSize {
-		return fmt.Errorf("upload: fields over %d bytes in all: %w", fieldsPerRequest*o.MaxFieldSize, ErrTooLarge)
+	if err := rc.spend(n, "fields"); err != nil {
+		return err
 	}
 	rc.res.Values.Add(field, buf.String())
 	return nil
@@ -292,6 +361,10 @@ type limitReader struct {
 	r   io.Reader
 	n   int64 // bytes still allowed; negative once over
 	err error
+	// window, while windowed, is the bytes still allowed: the bound on a
+	// part header while it is parsed.
+	window   int64
+	windowed bool
 }
 
 func (l *limitReader) Read(p []byte) (int, error) {
@@ -301,11 +374,20 @@ func (l *limitReader) Read(p []byte) (int, error) {
 	if int64(len(p)) > l.n+1 {
 		p = p[:l.n+1]
 	}
+	if l.windowed && int64(len(p)) > l.window+1 {
+		p = p[:l.window+1]
+	}
 	k, err := l.r.Read(p)
 	l.n -= int64(k)
 	if l.n < 0 {
 		l.err = fmt.Errorf("upload: request body: %w", ErrTooLarge)
 		return 0, l.err
+	}
+	if l.windowed {
+		if l.window -= int64(k); l.window < 0 {
+			l.err = fmt.Errorf("upload: part header over the bytes a request may keep in memory: %w", ErrTooLarge)
+			return 0, l.err
+		}
 	}
 	if err != nil && err != io.EOF {
 		var mbe *http.MaxBytesError

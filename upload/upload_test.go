@@ -15,6 +15,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -545,5 +546,85 @@ func TestImportsOnlyTheStandardLibrary(t *testing.T) {
 		if first, _, _ := strings.Cut(imp, "/"); strings.Contains(first, ".") {
 			t.Errorf("package upload imports %s", imp)
 		}
+	}
+}
+
+// countingReader counts the bytes read from r.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	k, err := c.r.Read(p)
+	c.n += int64(k)
+	return k, err
+}
+
+// multipartOf returns a multipart body of n parts made by part(i) (the
+// header lines of each, without the boundary) with empty content.
+func multipartOf(n int, part func(i int) string) (io.Reader, string) {
+	const b = "XyZzYbOuNdArY"
+	readers := make([]io.Reader, 0, 2*n+1)
+	for i := range n {
+		readers = append(readers, strings.NewReader("--"+b+"\r\n"+part(i)+"\r\n\r\n"), strings.NewReader("\r\n"))
+	}
+	readers = append(readers, strings.NewReader("--"+b+"--\r\n"))
+	return io.MultiReader(readers...), "multipart/form-data; boundary=" + b
+}
+
+func TestMultipartMemoryIsBounded(t *testing.T) {
+	tests := []struct {
+		name     string
+		opts     Options
+		parts    int
+		part     func(i int) string
+		want     int   // status
+		maxRead  int64 // bytes of the body read before the refusal, at most
+		maxParts int   // WithMaxParts, 0 for none
+	}{
+		{"many empty fields stop at the part cap", Options{}, 50_000,
+			func(i int) string { return `Content-Disposition: form-data; name="f` + strconv.Itoa(i) + `"` }, 413, 200 << 10, 0},
+		{"a route's limit-parts lowers the cap", Options{}, 12,
+			func(i int) string { return `Content-Disposition: form-data; name="x"` }, 413, 4 << 10, 10},
+		{"the cap counts files too", Options{MaxParts: 3}, 4,
+			func(i int) string {
+				return `Content-Disposition: form-data; name="f"; filename="a` + strconv.Itoa(i) + `"`
+			}, 413, 4 << 10, 0},
+		{"a 9 MiB field name is refused as it arrives", Options{}, 1,
+			func(int) string { return `Content-Disposition: form-data; name="` + strings.Repeat("n", 9<<20) + `"` }, 413, 1<<20 + 64<<10, 0},
+		{"many mid-size headers add up to the memory budget", Options{MaxMemory: 64 << 10}, 200,
+			func(i int) string {
+				return "X-Pad: " + strings.Repeat("p", 1000) + "\r\nContent-Disposition: form-data; name=\"a\""
+			}, 413, 72 << 10, 0},
+		{"under every bound the fields arrive", Options{}, 900,
+			func(i int) string { return `Content-Disposition: form-data; name="k` + strconv.Itoa(i) + `"` }, 200, 1 << 30, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.opts.Dir = t.TempDir()
+			h := New(tt.opts).WithMaxParts(tt.maxParts)
+			body, ctype := multipartOf(tt.parts, tt.part)
+			cr := &countingReader{r: body}
+			r := httptest.NewRequest("POST", "/up", cr)
+			r.ContentLength = -1
+			r.Header.Set("Content-Type", ctype)
+			res, err := h.Receive(httptest.NewRecorder(), r)
+			if got := Status(err); got != tt.want {
+				t.Fatalf("status %d (%v), want %d", got, err, tt.want)
+			}
+			if cr.n > tt.maxRead {
+				t.Errorf("read %d bytes of the body before answering, want at most %d", cr.n, tt.maxRead)
+			}
+			if err == nil {
+				if len(res.Values) != tt.parts {
+					t.Errorf("%d fields, want %d", len(res.Values), tt.parts)
+				}
+				res.Remove()
+			}
+			if left, _ := os.ReadDir(tt.opts.Dir); len(left) != 0 {
+				t.Errorf("%d temp files left", len(left))
+			}
+		})
 	}
 }
