@@ -33,7 +33,8 @@ type PutDelete struct {
 }
 
 // ServeHTTP answers PUT with 201 (created) or 204 (replaced), DELETE with
-// 204, and other methods with 405. Only regular files are put or deleted:
+// 204, and other methods with 405. A PUT whose body fails before its end
+// (cut short, reset, stalled) writes nothing and is 400, logged at Info. Only regular files are put or deleted:
 // a directory is 409, a symlink or device 403. A path with "..", a
 // backslash or NUL is 400, a dotfile segment 403, a missing parent 409.
 func (pd *PutDelete) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -173,8 +174,12 @@ func (pd *PutDelete) put(w http.ResponseWriter, r *http.Request, root *os.Root, 
 		case errors.Is(err, ErrTooLarge):
 			http.Error(w, "request entity too large", http.StatusRequestEntityTooLarge)
 		case body.err != nil:
-			// The peer is gone or stalled: nothing to answer.
-			log.Debug("upload: put aborted", "name", name, "err", err)
+			// The body ended before its end (a half-close before
+			// Content-Length, a reset, a stall): nothing was written, and
+			// the answer must not look like success, in the access log
+			// either. If the peer is gone the 400 goes nowhere.
+			log.Info("upload: put refused: request body incomplete", "name", name, "err", err)
+			http.Error(w, "400 request body incomplete", http.StatusBadRequest)
 		default:
 			log.Error("upload: put", "name", name, "err", fmt.Errorf("%w: %w", ErrStorage, err))
 			http.Error(w, "internal server error", http.StatusInternalServerError)

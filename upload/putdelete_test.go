@@ -256,3 +256,40 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// A body cut short by a half-close is never a 201 or 204: 400, nothing
+// written, the old content kept.
+func TestPutDeleteTruncatedBodyIsNotSuccess(t *testing.T) {
+	for _, tt := range []struct{ name, target, header, sent string }{
+		{"a new file, Content-Length 1000, 10 bytes sent", "/sub/new.bin", "Content-Length: 1000\r\n", "0123456789"},
+		{"a replaced file, Content-Length 64, 63 bytes sent", "/sub/f.txt", "Content-Length: 64\r\n", strings.Repeat("r", 63)},
+		{"a chunked body without its last chunk", "/sub/f.txt", "Transfer-Encoding: chunked\r\n", "5\r\nhello\r\n"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tr := newTree(t, 0)
+			conn, err := net.Dial("tcp", tr.srv.Listener.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			conn.SetDeadline(time.Now().Add(10 * time.Second))
+			fmt.Fprintf(conn, "PUT %s HTTP/1.1\r\nHost: x\r\n%s\r\n%s", tt.target, tt.header, tt.sent)
+			conn.(*net.TCPConn).CloseWrite()
+			resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+			if err != nil {
+				t.Fatalf("no response: %v", err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusBadRequest {
+				t.Errorf("status %d, want 400", resp.StatusCode)
+			}
+			if _, err := os.Stat(filepath.Join(tr.root, "sub", "new.bin")); err == nil {
+				t.Errorf("a truncated PUT created the file")
+			}
+			if got := tr.content(t, "sub/f.txt"); got != "old" {
+				t.Errorf("sub/f.txt = %q, want the old content", got)
+			}
+			tr.assertUntouched(t)
+		})
+	}
+}
