@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -35,7 +36,34 @@ type Rule struct {
 	HTTPS     bool
 	Policy    Policy // vigil's extensions: limit-body=, stall-timeout=, …
 	Source    string // "route.txt:12", for errors and logs
+
+	// MethodsGiven is set when methods= was given. A rule that guards (auth=
+	// or abilities=) without methods= guards every method: see Rules.
+	MethodsGiven bool
+	// Action is the one action a handler=action or handler=upload rule
+	// runs: action=NAME if given, else the last segment of uri= (GoAhead's
+	// /action/NAME). It is served at the rule's uri exactly; a path below
+	// it is 404, never another action. Empty when Dispatch is set.
+	Action string
+	// Dispatch is set for a rule that serves the action registry itself:
+	// uri=/action (GoAhead's default route) or action=*. It serves
+	// PREFIX/NAME, exactly one segment below its uri, for an action that no
+	// other rule binds: an action some rule binds runs only from that rule,
+	// under that rule's auth.
+	Dispatch bool
+	// MaxParts caps the parts (files and fields) of a multipart body on a
+	// handler=upload rule (limit-parts=); zero means the upload package's
+	// default.
+	MaxParts int
+	// FollowSymlinks (symlinks=follow) lets a file rule serve a symbolic
+	// link whose target lies under another rule or outside its own uri (but
+	// never outside the document root). By default (symlinks=route) such a
+	// link is 404.
+	FollowSymlinks bool
 }
+
+// Guards reports whether the rule checks who asks: auth= or abilities=.
+func (r *Rule) Guards() bool { return r.Auth != "" || len(r.Abilities) > 0 }
 
 // Rules is an ordered route table from a route.txt: the first rule that
 // matches a request decides, except that a rule with handler=continue
@@ -123,8 +151,29 @@ func parseRule(s string, handlers []string) (Rule, error) {
 	if !seen["uri"] {
 		return r, fmt.Errorf("uri: missing")
 	}
+	r.MethodsGiven = r.Methods != nil
 	if r.Methods == nil {
 		r.Methods = DefaultMethods
+	}
+	switch {
+	case r.Handler != "action" && r.Handler != "upload":
+		if seen["action"] {
+			return r, fmt.Errorf("action: only for handler=action or handler=upload")
+		}
+	case r.Action == "*":
+		r.Action, r.Dispatch = "", true
+	case r.Action == "" && r.Prefix == "/action":
+		// GoAhead's default "route uri=/action handler=action": the
+		// registry, one segment below.
+		r.Dispatch = true
+	case r.Action == "":
+		r.Action = path.Base(strings.TrimSuffix(r.Prefix, "/"))
+		if r.Action == "/" || r.Action == "." {
+			return r, fmt.Errorf("uri: %q names no action: give action=NAME or action=*", r.Prefix)
+		}
+	}
+	if seen["limit-parts"] && r.Handler != "upload" {
+		return r, fmt.Errorf("limit-parts: only for handler=upload")
 	}
 	return r, nil
 }
@@ -177,6 +226,26 @@ func (r *Rule) set(key, val string, handlers []string) error {
 		r.Auth = val
 	case "dir":
 		r.Dir = val
+	case "action":
+		if val == "" || (val != "*" && strings.ContainsAny(val, "/*")) {
+			return fmt.Errorf("%q: want a name (no /) or *", val)
+		}
+		r.Action = val
+	case "limit-parts":
+		n, perr := strconv.Atoi(val)
+		if perr != nil || n <= 0 {
+			return fmt.Errorf("%q: want a positive count", val)
+		}
+		r.MaxParts = n
+	case "symlinks":
+		switch val {
+		case "follow":
+			r.FollowSymlinks = true
+		case "route":
+			r.FollowSymlinks = false
+		default:
+			return fmt.Errorf("%q: want route (the default) or follow", val)
+		}
 	case "redirect":
 		err = r.setRedirect(val)
 	case "limit-body":
@@ -237,7 +306,14 @@ func (r *Rule) Redirect(status int) (string, bool) {
 // Matches reports whether the rule applies to a request with this method,
 // cleaned path and scheme.
 func (r *Rule) Matches(method, p string, tls bool) bool {
-	if !Covers(r.Prefix, p) || !slices.Contains(r.Methods, method) {
+	return slices.Contains(r.Methods, method) && r.covers(p, "", tls)
+}
+
+// covers reports whether the rule applies, whatever the method, to the
+// cleaned path base+suf (given in two parts so that a path the router
+// derives, such as an index file or a .gz sibling, is never built).
+func (r *Rule) covers(base, suf string, tls bool) bool {
+	if !covers2(r.Prefix, base, suf) {
 		return false
 	}
 	switch r.Protocol {
@@ -251,18 +327,59 @@ func (r *Rule) Matches(method, p string, tls bool) bool {
 		}
 	}
 	if len(r.Extensions) > 0 {
-		ext := p[strings.LastIndexByte(p, '/')+1:]
-		i := strings.LastIndexByte(ext, '.')
-		if i < 0 || !slices.Contains(r.Extensions, ext[i+1:]) {
+		var ext string
+		dot := false
+		if i := strings.LastIndexByte(suf, '.'); i >= 0 {
+			ext, dot = suf[i+1:], true
+		} else {
+			seg := base[strings.LastIndexByte(base, '/')+1:]
+			if j := strings.LastIndexByte(seg, '.'); j >= 0 {
+				ext, dot = seg[j+1:]+suf, true
+			}
+		}
+		if !dot || !slices.Contains(r.Extensions, ext) {
 			return false
 		}
 	}
 	return true
 }
 
+// covers2 is Covers(prefix, base+suf) without building base+suf.
+func covers2(prefix, base, suf string) bool {
+	if suf == "" {
+		return Covers(prefix, base)
+	}
+	prefix = strings.TrimSuffix(prefix, "/")
+	n, nb := len(prefix), len(base)
+	switch {
+	case n == 0:
+		return true
+	case n > nb+len(suf):
+		return false
+	case n <= nb:
+		if base[:n] != prefix {
+			return false
+		}
+		if n < nb {
+			return base[n] == '/'
+		}
+		return suf[0] == '/'
+	}
+	if prefix[:nb] != base || suf[:n-nb] != prefix[nb:] {
+		return false
+	}
+	return n == nb+len(suf) || suf[n-nb] == '/'
+}
+
 // Lookup returns the rules a request goes through: those with
 // handler=continue that match, then the first other rule that matches (the
 // last element), or nil if none does.
+//
+// A rule that guards (auth= or abilities=) without methods= guards every
+// method: for a method it does not handle it is still in the chain, before
+// the rule that handles the request, so its checks apply. A guarding rule
+// with methods= guards only those methods, on purpose (Warnings lists the
+// later rules that then serve a method it leaves unguarded).
 func (rs *Rules) Lookup(method, p string, tls bool) []*Rule {
 	return rs.AppendChain(nil, method, p, tls)
 }
@@ -275,11 +392,32 @@ func (rs *Rules) AppendChain(dst []*Rule, method, p string, tls bool) []*Rule {
 	if rs == nil {
 		return dst
 	}
-	p = Clean(p)
+	return rs.appendChain(dst, method, Clean(p), "", tls)
+}
+
+// AppendServed is AppendChain for a file the request for the cleaned path p
+// may be answered with instead of p itself, named p+suf: the index file of
+// a directory (suf "index.html"), a precompressed sibling (suf ".gz"). The
+// router admits the guards of that chain too, so that what is checked is
+// what is served. It allocates nothing, as AppendChain.
+func (rs *Rules) AppendServed(dst []*Rule, method, p, suf string, tls bool) []*Rule {
+	if rs == nil {
+		return dst
+	}
+	return rs.appendChain(dst, method, p, suf, tls)
+}
+
+func (rs *Rules) appendChain(dst []*Rule, method, base, suf string, tls bool) []*Rule {
 	n := len(dst)
 	for i := range rs.Rules {
 		r := &rs.Rules[i]
-		if !r.Matches(method, p, tls) {
+		if !r.covers(base, suf, tls) {
+			continue
+		}
+		if !slices.Contains(r.Methods, method) {
+			if !r.MethodsGiven && r.Guards() {
+				dst = append(dst, r) // guards this method too, handles it not
+			}
 			continue
 		}
 		dst = append(dst, r)
@@ -304,6 +442,52 @@ func (rs *Rules) Match(method, p string, tls bool) (*Rule, bool) {
 		}
 	}
 	return nil, false
+}
+
+// Guarded reports whether any rule guards (auth= or abilities=).
+func (rs *Rules) Guarded() bool {
+	if rs == nil {
+		return false
+	}
+	return slices.ContainsFunc(rs.Rules, func(r Rule) bool { return r.Guards() })
+}
+
+// Warnings lists what a careful reader of the route file would want to
+// know and the file cannot say: a guarding rule with methods= that leaves a
+// method out, and a later rule that serves that method, unguarded, on a
+// path the guarding rule covers. Each warning starts with the later rule's
+// source ("route.txt:7: ...").
+func (rs *Rules) Warnings() []string {
+	if rs == nil {
+		return nil
+	}
+	var out []string
+	for i := range rs.Rules {
+		g := &rs.Rules[i]
+		if !g.Guards() || !g.MethodsGiven {
+			continue
+		}
+		for j := i + 1; j < len(rs.Rules); j++ {
+			l := &rs.Rules[j]
+			if l.Guards() || l.Handler == "continue" || l.Handler == "redirect" || l.Handler == "options" {
+				continue
+			}
+			if !Covers(g.Prefix, l.Prefix) && !Covers(l.Prefix, g.Prefix) {
+				continue
+			}
+			var open []string
+			for _, m := range l.Methods {
+				if !slices.Contains(g.Methods, m) {
+					open = append(open, m)
+				}
+			}
+			if len(open) > 0 {
+				out = append(out, fmt.Sprintf("%s: %s on %s is served without the auth of %s, whose methods= leaves %s out",
+					l.Source, strings.Join(open, "|"), g.Prefix, g.Source, strings.Join(open, "|")))
+			}
+		}
+	}
+	return out
 }
 
 func parseDuration(s string) (time.Duration, error) {
