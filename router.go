@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -27,6 +28,16 @@ type site struct {
 	rules *route.Rules
 	files map[string]http.Handler // file handler per dir= ("" = the root)
 	cgis  map[*route.Rule]http.Handler
+	// bound are the action names some rule binds (route.Rule.Action): a
+	// dispatching rule (uri=/action) never runs them.
+	bound map[string]bool
+	// guarded is set when some rule guards (auth= or abilities=): only then
+	// are the files a file route may serve instead of the path (index, .gz
+	// sibling, a symbolic link's target) matched too.
+	guarded bool
+	// real maps each directory files are served from (a dir=, or the
+	// document root under "") to its path with symbolic links resolved.
+	real map[string]string
 }
 
 // router serves requests by GoAhead's route.txt rules: the first matching
@@ -38,6 +49,9 @@ type router struct {
 	uploads *upload.Handler
 	pages   http.Handler // nil unless a rule says handler=tmpl (tmpl.Handler)
 	putRoot string       // document root for PUT and DELETE; "" refuses them
+	// fileRoot is the directory rt.files serves, "" when it serves an
+	// fs.FS or a Handler (no symbolic links to look at).
+	fileRoot string
 	// httpsPort is the port of the first https:// listener, for redirect=https.
 	httpsPort atomic.Pointer[string]
 	auth      *auth.Authenticator
@@ -94,21 +108,31 @@ func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rt.noRoute(w, r, st, clean)
 		return
 	}
+	final := chain[len(chain)-1]
+	get := r.Method == http.MethodGet || r.Method == http.MethodHead
+	if final.Handler == "file" && get && st.guarded {
+		// What is checked is what is served: the index file or .gz
+		// sibling the file handler may answer with passes its own rules.
+		chain = servedGuards(st, chain, r.Method, clean, r.TLS != nil)
+	}
 	for _, rule := range chain {
 		if !rt.admit(w, r, rule) {
 			return
 		}
 	}
-	final := chain[len(chain)-1]
+	if final.Handler == "file" && get && !final.FollowSymlinks && !rt.linksStay(r, st, chain, clean) {
+		http.NotFound(w, r)
+		return
+	}
 	switch final.Handler {
 	case "redirect":
 		rt.redirect(w, r, final)
 	case "options":
 		rt.options(w, r, st, clean)
 	case "action":
-		rt.serveAction(w, r, final, clean)
+		rt.serveAction(w, r, st, final, clean)
 	case "upload":
-		rt.serveUpload(w, r, clean)
+		rt.serveUpload(w, r, st, final, clean)
 	case "cgi":
 		st.cgis[final].ServeHTTP(w, r)
 	case "tmpl":
@@ -156,27 +180,52 @@ func Uploaded(r *http.Request) *upload.Result {
 }
 
 // serveUpload receives a multipart (or raw) body into temporary files, then
-// runs the action named by the path's last segment with the result in the
-// request (see Uploaded). Authorization has been checked before any of the
-// body is read. The temporary files are removed after the action: it must
-// move (upload.MoveTo) what it keeps.
-func (rt *router) serveUpload(w http.ResponseWriter, r *http.Request, clean string) {
-	h := rt.lookupAction(clean[strings.LastIndexByte(clean, '/')+1:])
+// runs the one action the rule binds (see actionName) with the result in
+// the request (see Uploaded). Authorization has been checked before any of
+// the body is read. The temporary files are removed after the action: it
+// must move (upload.MoveTo) what it keeps.
+func (rt *router) serveUpload(w http.ResponseWriter, r *http.Request, st *site, rule *route.Rule, clean string) {
+	var h http.Handler
+	if name := actionName(st, rule, clean); name != "" {
+		h = rt.lookupAction(name)
+	}
 	if h == nil {
 		http.NotFound(w, r)
 		return
 	}
-	res, err := rt.uploads.Receive(w, r)
+	res, err := rt.uploads.WithMaxParts(rule.MaxParts).Receive(w, r)
 	if err != nil {
 		code := upload.Status(err)
-		rt.log.Info("vigil: upload refused", "path", clean, "status", code, "err", err)
-		if code != 0 {
-			http.Error(w, fmt.Sprintf("%d %s", code, http.StatusText(code)), code)
+		if code == 0 {
+			// The body ended early (the peer half-closed, reset or
+			// stalled): never an answer that looks like success.
+			code = http.StatusBadRequest
 		}
+		rt.log.Info("vigil: upload refused", "path", clean, "route", rule.Source, "status", code, "err", err)
+		http.Error(w, fmt.Sprintf("%d %s", code, http.StatusText(code)), code)
 		return
 	}
 	defer res.Remove()
 	h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), uploadKey{}, res)))
+}
+
+// actionName returns the action rule runs for the cleaned path clean, or ""
+// (404). A rule that binds an action (route.Rule.Action) runs it at its uri
+// exactly: a path below it never selects another action. A dispatching rule
+// (uri=/action) runs PREFIX/NAME for an action no other rule binds, so an
+// action some rule guards is reached only through that rule.
+func actionName(st *site, rule *route.Rule, clean string) string {
+	rest := strings.Trim(strings.TrimPrefix(clean, strings.TrimSuffix(rule.Prefix, "/")), "/")
+	if !rule.Dispatch {
+		if rest != "" {
+			return ""
+		}
+		return rule.Action
+	}
+	if rest == "" || strings.Contains(rest, "/") || st.bound[rest] {
+		return ""
+	}
+	return rest
 }
 
 // admit applies rule's checks: authentication, abilities and, for state
@@ -205,19 +254,29 @@ func (rt *router) admit(w http.ResponseWriter, r *http.Request, rule *route.Rule
 			return false
 		}
 	}
-	if _, ok := rt.auth.Check(w, r, rule.Auth, rule.Abilities); !ok {
+	d := rt.auth.Authorize(r, rule.Auth, rule.Abilities)
+	if !d.OK() {
+		d.Write(w)
 		return false
 	}
-	viaSession := inSession && r.Header.Get("Authorization") == ""
-	if isUnsafe(r.Method) && viaSession && r.Header.Get("Sec-Fetch-Site") == "" && r.Header.Get("Origin") == "" {
-		// An old browser without Fetch metadata or Origin: a session cookie
-		// alone is not proof of intent; the form must carry the token.
-		if !rt.sessions.CheckCSRF(r) {
-			http.Error(w, "403 missing or wrong CSRF token", http.StatusForbidden)
-			return false
-		}
+	if isUnsafe(r.Method) && d.Session && !rt.sessionIntent(r) {
+		http.Error(w, "403 missing or wrong CSRF token", http.StatusForbidden)
+		return false
 	}
 	return true
+}
+
+// sessionIntent reports whether a state-changing request that only a
+// session cookie authenticates shows that the user meant it: a browser
+// sending Fetch metadata or Origin has passed CrossOriginProtection already;
+// an old browser sending neither must carry the session's CSRF token. Any
+// Authorization header the request carries changes nothing: the session
+// authenticated it.
+func (rt *router) sessionIntent(r *http.Request) bool {
+	if r.Header.Get("Sec-Fetch-Site") != "" || r.Header.Get("Origin") != "" {
+		return true
+	}
+	return rt.sessions.CheckCSRF(r)
 }
 
 func isUnsafe(method string) bool {
@@ -256,7 +315,7 @@ func (rt *router) redirect(w http.ResponseWriter, r *http.Request, rule *route.R
 	if rule.HTTPS {
 		host := hostOnly(r.Host)
 		if p := rt.httpsPort.Load(); p != nil && *p != "443" {
-			host = net.JoinHostPort(host, *p)
+			host = net.JoinHostPort(strings.Trim(host, "[]"), *p)
 		}
 		http.Redirect(w, r, "https://"+host+r.URL.RequestURI(), http.StatusMovedPermanently)
 		return
@@ -279,8 +338,11 @@ func (rt *router) redirect(w http.ResponseWriter, r *http.Request, rule *route.R
 // anything that is not a plain host name or address (GoAhead's huge-Host
 // redirect overflow, CVE-2019-19240, came through here).
 func hostOnly(h string) string {
-	if i := strings.LastIndexByte(h, ':'); i >= 0 && !strings.HasSuffix(h, "]") {
-		h = h[:i]
+	if host, _, err := net.SplitHostPort(h); err == nil {
+		h = host
+		if strings.Contains(h, ":") {
+			h = "[" + h + "]" // an IPv6 literal, bracketed again
+		}
 	}
 	if len(h) == 0 || len(h) > 255 || strings.ContainsAny(h, "/\\@?#% \t\r\n") {
 		return "localhost"
@@ -301,18 +363,16 @@ func (rt *router) options(w http.ResponseWriter, r *http.Request, st *site, clea
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// serveAction runs /action/NAME: the built-in login and logout, or an action
-// the program registered; its status picks the rule's redirect=STATUS@URI.
-func (rt *router) serveAction(w http.ResponseWriter, r *http.Request, rule *route.Rule, clean string) {
-	name := strings.TrimPrefix(strings.TrimPrefix(clean, rule.Prefix), "/")
-	if rule.Prefix != "/action" && strings.HasPrefix(clean, "/action/") {
-		name = strings.TrimPrefix(clean, "/action/")
-	}
-	if name == "" {
-		name = strings.TrimPrefix(rule.Prefix, "/action/")
-	}
+// serveAction runs the one action the rule binds (see actionName): the
+// built-in login, logout and csrf, or an action the program registered; its
+// status picks the rule's redirect=STATUS@URI.
+func (rt *router) serveAction(w http.ResponseWriter, r *http.Request, st *site, rule *route.Rule, clean string) {
+	name := actionName(st, rule, clean)
 	status := 0
 	switch name {
+	case "":
+		http.NotFound(w, r)
+		return
 	case "login":
 		if rt.auth == nil {
 			http.Error(w, "404 page not found", http.StatusNotFound)
@@ -324,6 +384,22 @@ func (rt *router) serveAction(w http.ResponseWriter, r *http.Request, rule *rout
 		}
 		_, status = rt.auth.FormLogin(w, r)
 	case "logout":
+		// A logout changes state: POST only, from this origin, and from an
+		// old browser with the session's CSRF token (a cross-site page must
+		// not end the user's session).
+		if r.Method != http.MethodPost {
+			w.Header().Set("Allow", http.MethodPost)
+			http.Error(w, "405 method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		if err := rt.csrf.Check(r); err != nil {
+			http.Error(w, "403 cross-origin request refused", http.StatusForbidden)
+			return
+		}
+		if _, in := rt.sessions.User(r); in && !rt.sessionIntent(r) {
+			http.Error(w, "403 missing or wrong CSRF token", http.StatusForbidden)
+			return
+		}
 		rt.sessions.Logout(w, r)
 		status = http.StatusOK
 	case "csrf":
@@ -366,9 +442,13 @@ func (rt *router) serveAction(w http.ResponseWriter, r *http.Request, rule *rout
 // newSite builds a site from rules: a file handler per distinct dir=, a CGI
 // host per cgi rule (programs in DIR/cgi-bin, DIR the rule's dir= or root).
 func newSite(rules *route.Rules, root string, log *slog.Logger) (*site, error) {
-	st := &site{rules: rules, files: map[string]http.Handler{}, cgis: map[*route.Rule]http.Handler{}}
+	st := &site{rules: rules, files: map[string]http.Handler{}, cgis: map[*route.Rule]http.Handler{},
+		bound: map[string]bool{}, guarded: rules.Guarded(), real: map[string]string{}}
 	for i := range rules.Rules {
 		r := &rules.Rules[i]
+		if r.Action != "" {
+			st.bound[r.Action] = true
+		}
 		if r.Handler != "cgi" {
 			continue
 		}
@@ -397,6 +477,26 @@ func newSite(rules *route.Rules, root string, log *slog.Logger) (*site, error) {
 			return nil, fmt.Errorf("%s: dir: %w", r.Source, err)
 		}
 		st.files[r.Dir] = static.New(fsys, static.Options{Logger: log})
+	}
+	for _, r := range rules.Rules {
+		dir := r.Dir
+		if r.Handler != "file" {
+			continue
+		}
+		if dir == "" {
+			dir = root
+		}
+		if _, ok := st.real[r.Dir]; ok || dir == "" {
+			continue
+		}
+		real, err := filepath.EvalSymlinks(dir)
+		if err != nil {
+			return nil, fmt.Errorf("%s: dir: %w", r.Source, err)
+		}
+		if real, err = filepath.Abs(real); err != nil {
+			return nil, fmt.Errorf("%s: dir: %w", r.Source, err)
+		}
+		st.real[r.Dir] = real
 	}
 	return st, nil
 }

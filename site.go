@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"html"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
@@ -60,11 +61,13 @@ func (s *Server) newRouter(files http.Handler) (*router, error) {
 	if err != nil {
 		return nil, fmt.Errorf("vigil: %w", err)
 	}
+	warnRules(s.log, rules)
 	rt := &router{
 		// The route's limit-body bounds an upload (httpd enforces it as
 		// bytes arrive); the upload package's own caps are lifted to match.
 		uploads:  upload.New(upload.Options{Dir: s.cfg.UploadDir, MaxFileSize: 1 << 40, MaxRequestSize: 1 << 40, Logger: s.log}),
 		putRoot:  s.cfg.Root,
+		fileRoot: fileRoot(&s.cfg),
 		sessions: session.New(session.Options{Logger: s.log}),
 		files:    files,
 		csrf:     http.NewCrossOriginProtection(),
@@ -95,6 +98,24 @@ func (s *Server) newRouter(files http.Handler) (*router, error) {
 	return rt, nil
 }
 
+// warnRules logs, at Warn, what route.Rules.Warnings finds: a later rule
+// serving a method that an earlier guarding rule's methods= leaves out. So
+// "vigil serve --check" shows it.
+func warnRules(log *slog.Logger, rules *route.Rules) {
+	for _, w := range rules.Warnings() {
+		log.Warn("vigil: route: " + w)
+	}
+}
+
+// fileRoot is the directory the content handler serves files from, or ""
+// when it serves an fs.FS, the demo UI or a Handler.
+func fileRoot(cfg *Config) string {
+	if cfg.Handler != nil || cfg.FS != nil {
+		return ""
+	}
+	return cfg.Root
+}
+
 // Reload re-reads the route and auth files and swaps them in whole. On any
 // error nothing changes: the old routes and users keep serving.
 func (s *Server) Reload() error {
@@ -114,6 +135,7 @@ func (s *Server) Reload() error {
 	if err != nil {
 		return fmt.Errorf("vigil: reload: %w", err)
 	}
+	warnRules(s.log, rules)
 	if store != nil {
 		if s.router.auth == nil {
 			return errors.New("vigil: reload: users appeared; restart to enable authentication")
@@ -125,8 +147,11 @@ func (s *Server) Reload() error {
 	return nil
 }
 
-// Action registers h to serve /action/name on routes with handler=action.
-// It fails without a route file.
+// Action registers h as the action name. It runs on the handler=action or
+// handler=upload rule that binds name (action=name, or a uri= whose last
+// segment is name), under that rule's auth only; or, if no rule binds it,
+// as /action/name under a dispatching rule (uri=/action or action=*). It
+// fails without a route file.
 func (s *Server) Action(name string, h http.Handler) error {
 	if s.router == nil {
 		return errors.New("vigil: action: no route file (actions are reached through handler=action routes)")
