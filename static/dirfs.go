@@ -1,8 +1,11 @@
 package static
 
 import (
+	"errors"
+	"fmt"
 	"io/fs"
 	"os"
+	"syscall"
 )
 
 // dirFS is the fs.FS of Dir: os.Root's own FS, except that files are
@@ -23,9 +26,27 @@ func (d *dirFS) Open(name string) (fs.File, error) {
 	}
 	f, err := d.root.OpenFile(name, os.O_RDONLY|openNonblock, 0)
 	if err != nil {
-		return nil, err
+		return nil, outside(name, err)
 	}
 	return f, nil
+}
+
+// errOutside is what Dir's Open returns for a name that resolves outside
+// the root (a symbolic link out of it): a kind of fs.ErrNotExist, so that
+// the request is a 404 logged at Debug, not a 500 logged at Error.
+var errOutside = fmt.Errorf("%w: resolves outside the root (a symbolic link out of it)", fs.ErrNotExist)
+
+// outside maps os.Root's refusal of a name that escapes it to errOutside.
+// os.Root reports that with an error of its own, not an errno; every error
+// of the system is an errno, so anything else from OpenFile is the root's.
+func outside(name string, err error) error {
+	var pe *fs.PathError
+	var errno syscall.Errno
+	if errors.As(err, &pe) && !errors.As(pe.Err, &errno) && !errors.Is(pe.Err, fs.ErrNotExist) &&
+		!errors.Is(pe.Err, fs.ErrPermission) && !errors.Is(pe.Err, fs.ErrInvalid) {
+		return &fs.PathError{Op: "open", Path: name, Err: errOutside}
+	}
+	return err
 }
 
 func (d *dirFS) Stat(name string) (fs.FileInfo, error)      { return fs.Stat(d.fsys, name) }
