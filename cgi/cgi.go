@@ -8,7 +8,18 @@
 // never become variables, and no variable starting with LD_, DYLD_, _RLD or
 // LDR_ ever reaches a child (GoAhead CVE-2017-17562, CVE-2021-42342).
 //
-// Bounds. Each child runs in its own process group. The group is killed with
+// Arguments. A child gets no arguments from the request: RFC 3875 §4.4
+// allows a query without '=' as argv (GoAhead's ISINDEX), which is how
+// "?-d+auto_prepend_file%3d/etc/passwd+-s" reached php-cgi as options
+// (CVE-2012-1823); like net/http/cgi, the query reaches the child only as
+// QUERY_STRING.
+//
+// Bounds. Each child runs in its own process group and, where the system
+// allows it (as root on Linux), in a PID namespace of its own: when the
+// child exits, the kernel kills whatever it left in the namespace, so even a
+// grandchild that called setsid (and so left the group) does not outlive
+// the request. Without the namespace (not root) such a grandchild can
+// outlive it: a Warn line says so once. The group is killed with
 // SIGKILL when the run exceeds RunTimeout, when the client goes away (the
 // request context ends), when the header block is not complete within
 // HeaderTimeout or exceeds MaxHeaderBytes, when output exceeds MaxOutput, and
@@ -44,6 +55,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -107,6 +119,11 @@ type Handler struct {
 	prefix string // Options.Prefix without a trailing '/'
 	env    []string
 	log    *slog.Logger
+	// noPIDNS is set once starting a child in a PID namespace of its own
+	// failed (not root, or no CLONE_NEWPID): children then run in a process
+	// group only, and a grandchild that calls setsid can outlive its
+	// request.
+	noPIDNS atomic.Bool
 }
 
 // New returns a Handler for opts with defaults applied.
@@ -190,21 +207,42 @@ func (h *Handler) run(w http.ResponseWriter, r *http.Request, prog, scriptName, 
 	defer stdoutR.Close()
 
 	stderr := &capBuffer{max: stderrMax}
-	cmd := exec.CommandContext(ctx, prog, isindexArgs(r.URL.RawQuery)...)
-	cmd.Dir = filepath.Dir(prog)
-	cmd.Env = h.buildEnv(r, scriptName, pathInfo)
-	cmd.Stdin = stdinR
-	cmd.Stdout = stdoutW
-	cmd.Stderr = stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	grp := &group{}
-	cmd.Cancel = func() error {
-		grp.setPid(cmd.Process.Pid) // set by Start before it watches ctx
-		return grp.kill()
+	env := h.buildEnv(r, scriptName, pathInfo)
+	newCmd := func(pidns bool) *exec.Cmd {
+		// No argument comes from the request: RFC 3875 §4.4's ISINDEX argv
+		// is how "?-d+auto_prepend_file%3d..." reached php-cgi as options
+		// (CVE-2012-1823); net/http/cgi passes none either.
+		cmd := exec.CommandContext(ctx, prog)
+		cmd.Dir = filepath.Dir(prog)
+		cmd.Env = env
+		cmd.Stdin = stdinR
+		cmd.Stdout = stdoutW
+		cmd.Stderr = stderr
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		if pidns {
+			// A PID namespace of its own: when the child (its init) exits,
+			// the kernel kills every process left in it, one that called
+			// setsid (and so left the group) included.
+			cmd.SysProcAttr.Cloneflags = syscall.CLONE_NEWPID
+		}
+		cmd.Cancel = func() error {
+			grp.setPid(cmd.Process.Pid) // set by Start before it watches ctx
+			return grp.kill()
+		}
+		cmd.WaitDelay = waitDelay
+		return cmd
 	}
-	cmd.WaitDelay = waitDelay
-
+	cmd := newCmd(!h.noPIDNS.Load())
 	err = cmd.Start()
+	if err != nil && cmd.SysProcAttr.Cloneflags != 0 && (errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EINVAL)) {
+		if !h.noPIDNS.Swap(true) {
+			h.log.Warn("cgi: cannot start programs in a PID namespace of their own; a grandchild that calls setsid can outlive its request",
+				"err", err)
+		}
+		cmd = newCmd(false)
+		err = cmd.Start()
+	}
 	stdinR.Close()
 	stdoutW.Close()
 	if err != nil {

@@ -203,14 +203,22 @@ func TestEnvironment(t *testing.T) {
 		}
 	})
 
-	t.Run("a query without '=' becomes argv, decoded, capped at 64", func(t *testing.T) {
-		_, body, _ := s.get(t, "/cgi-bin/env?a+b%20c+%2Bd", nil)
-		if got := strings.Join(args(body), "|"); got != "a|b c|+d" {
-			t.Errorf("argv %q", got)
-		}
-		_, body, _ = s.get(t, "/cgi-bin/env?"+strings.Repeat("x+", 100)+"x", nil)
-		if n := len(args(body)); n != maxArgs {
-			t.Errorf("%d args, want %d", n, maxArgs)
+	t.Run("a query never becomes argv, whatever its shape", func(t *testing.T) {
+		for _, q := range []string{
+			"-d+auto_prepend_file%3d/etc/passwd+-s", // php-cgi, CVE-2012-1823
+			"a+b%20c+%2Bd",
+			"--help",
+			"-n+-dallow_url_include%3don",
+			"%2Dx",
+			strings.Repeat("x+", 100) + "x",
+		} {
+			_, body, _ := s.get(t, "/cgi-bin/env?"+q, nil)
+			if got := args(body); len(got) != 0 {
+				t.Errorf("?%s reached the child as argv %q", q, got)
+			}
+			if !strings.Contains(body, "QUERY_STRING="+q+"\n") {
+				t.Errorf("?%s: the query is not in QUERY_STRING", q)
+			}
 		}
 	})
 
@@ -327,6 +335,27 @@ func TestOutputCapCutsAndKills(t *testing.T) {
 	pid := readPid(t, pidfile)
 	d := waitGroupGone(t, pid, time.Second)
 	t.Logf("cut after %d bytes in %v (err %v); group gone %v later", len(body), time.Since(start), err, d)
+}
+
+// A grandchild that leaves the process group (setsid) is killed too: the
+// child runs in a PID namespace of its own (as root; otherwise the test
+// skips, as the limit is documented).
+func TestGrandchildThatCallsSetsidKilled(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root for CLONE_NEWPID; without it a setsid grandchild can outlive its request (documented)")
+	}
+	s := newSite(t, Options{})
+	pidfile := install(t, s.dir, "daemon", "setsid")
+	resp, body, err := s.get(t, "/cgi-bin/daemon", nil)
+	if err != nil || resp.StatusCode != 200 || body != "detached" {
+		t.Fatalf("%d %q %v", resp.StatusCode, body, err)
+	}
+	gpid := readPid(t, pidfile)
+	d := waitGone(t, gpid, time.Second)
+	t.Logf("setsid grandchild %d gone %v after the response", gpid, d)
+	if strings.Contains(s.logs.String(), "PID namespace") {
+		t.Errorf("the PID namespace was not used as root:\n%s", s.logs)
+	}
 }
 
 func TestGrandchildKilled(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -23,11 +24,33 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
+// waitPidfile waits up to 2 s for the pid file, written by a grandchild.
+func waitPidfile() {
+	for range 400 {
+		if _, err := os.Stat(os.Getenv("VIGIL_CGI_PIDFILE")); err == nil {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 func writePid(pid int) {
 	if f := os.Getenv("VIGIL_CGI_PIDFILE"); f != "" {
 		os.WriteFile(f+".tmp", []byte(strconv.Itoa(pid)), 0o644)
 		os.Rename(f+".tmp", f)
 	}
+}
+
+// hostPid is this process's pid as the test sees it: a CGI child runs in a
+// PID namespace of its own, where os.Getpid is 1, but /proc is still the
+// test's mount, whose "self" names the pid in the test's namespace.
+func hostPid() int {
+	if s, err := os.Readlink("/proc/self"); err == nil {
+		if pid, err := strconv.Atoi(s); err == nil {
+			return pid
+		}
+	}
+	return os.Getpid()
 }
 
 func child(mode string) int {
@@ -60,14 +83,14 @@ func child(mode string) int {
 		fmt.Fprint(os.Stderr, "something went wrong")
 		fmt.Fprint(out, "Content-Type: text/plain\n\nok")
 	case "silent":
-		writePid(os.Getpid())
+		writePid(hostPid())
 		time.Sleep(time.Hour)
 	case "slow":
-		writePid(os.Getpid())
+		writePid(hostPid())
 		fmt.Fprint(out, "Content-Type: text/plain\n\npartial\n")
 		time.Sleep(time.Hour)
 	case "flood":
-		writePid(os.Getpid())
+		writePid(hostPid())
 		fmt.Fprint(out, "Content-Type: application/octet-stream\n\n")
 		buf := make([]byte, 64<<10)
 		for {
@@ -83,10 +106,22 @@ func child(mode string) int {
 			fmt.Fprintf(os.Stderr, "fork: %v", err)
 			return 1
 		}
-		writePid(gc.Process.Pid)
 		fmt.Fprint(out, "Content-Type: text/plain\n\nforked")
+		waitPidfile()
 		// Exit without waiting: the grandchild sleeps on in our group.
+	case "setsid":
+		exe, _ := os.Executable()
+		gc := exec.Command(exe)
+		gc.Env = append(os.Environ(), "VIGIL_CGI_CHILD=sleep")
+		gc.SysProcAttr = &syscall.SysProcAttr{Setsid: true} // out of the group
+		if err := gc.Start(); err != nil {
+			fmt.Fprintf(os.Stderr, "setsid: %v", err)
+			return 1
+		}
+		fmt.Fprint(out, "Content-Type: text/plain\n\ndetached")
+		waitPidfile()
 	case "sleep":
+		writePid(hostPid())
 		time.Sleep(time.Hour)
 	default:
 		fmt.Fprintf(os.Stderr, "unknown mode %q", mode)

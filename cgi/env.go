@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"path"
 	"path/filepath"
@@ -13,9 +12,6 @@ import (
 	"strconv"
 	"strings"
 )
-
-// maxArgs caps the ISINDEX argv (GoAhead allows 4096; nobody needs more than a handful).
-const maxArgs = 64
 
 // errNotFound is returned by resolve for every name that does not map to a
 // runnable program; callers answer 404 without saying why.
@@ -53,27 +49,6 @@ func resolve(root, name string) (string, error) {
 		return "", errNotFound
 	}
 	return real, nil
-}
-
-// isindexArgs applies GoAhead's ISINDEX rule: a query without '=' is split
-// on '+' into argv, each element URL-decoded, at most maxArgs elements.
-// Elements that do not decode, or that contain NUL, are dropped.
-func isindexArgs(rawQuery string) []string {
-	if rawQuery == "" || strings.Contains(rawQuery, "=") {
-		return nil
-	}
-	var args []string
-	for _, p := range strings.Split(rawQuery, "+") {
-		if len(args) == maxArgs {
-			break
-		}
-		a, err := url.PathUnescape(p)
-		if err != nil || strings.IndexByte(a, 0) >= 0 {
-			continue
-		}
-		args = append(args, a)
-	}
-	return args
 }
 
 // forbiddenPrefixes are the loader variables no child may receive, whatever
