@@ -118,7 +118,7 @@ func TestAdmin(t *testing.T) {
 		taken, _ := net.Listen("tcp", "127.0.0.1:0")
 		defer taken.Close()
 		given, _ := net.Listen("tcp", "127.0.0.1:0")
-		srv, err := New(Config{Listeners: []net.Listener{given}, Listen: []string{freeAddr, taken.Addr().String()}, Admin: "off"})
+		srv, err := New(Config{Listeners: []net.Listener{given}, Listen: []string{freeAddr, taken.Addr().String()}})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -63,6 +63,7 @@ type Conn struct {
 	sockRead   time.Time // deadline the socket has now
 	sockWrite  time.Time
 	acked      uint64       // kernel bytes_acked seen last while a write was blocked
+	held       int64        // bytes an alive peer with a closed window may hold, seen then; 0 otherwise
 	writeStart time.Time    // when the write under way was (re)issued
 	early      string       // start of the first write made before BeginRequest
 	begun      bool         // BeginRequest was called for the current request

@@ -107,6 +107,19 @@ type Options struct {
 	// negative sets none.
 	OrphanTimeout time.Duration
 
+	// ZeroWindowTimeout is the longest a write may go without acknowledged
+	// progress to a peer that is alive (it answers the kernel's window
+	// probes) but keeps its window closed, when that peer holds much
+	// acknowledged data: a slow reader behind a large receive buffer
+	// (many MiB, as autotuning gives a client that started fast) reopens
+	// its window only after draining a good part of it, with nothing on
+	// the wire meanwhile. Such a write is allowed StallTimeout per MiB the
+	// peer may hold, at least StallTimeout and at most ZeroWindowTimeout; a
+	// peer holding a MiB or less, a peer whose probes or data go
+	// unanswered, and every read are bounded by StallTimeout. Zero means
+	// 4 × StallTimeout; negative means StallTimeout (no allowance).
+	ZeroWindowTimeout time.Duration
+
 	// Clock is the time source; nil means SystemClock. Every time the
 	// governor keeps is monotonic; the wall clock is only displayed.
 	Clock Clock
@@ -171,6 +184,12 @@ func (o Options) withDefaults() Options {
 		o.UserTimeout = 0
 	case o.UserTimeout < 4*o.StallTimeout:
 		o.UserTimeout = 4 * o.StallTimeout
+	}
+	switch {
+	case o.ZeroWindowTimeout == 0:
+		o.ZeroWindowTimeout = 4 * o.StallTimeout
+	case o.ZeroWindowTimeout < o.StallTimeout:
+		o.ZeroWindowTimeout = o.StallTimeout
 	}
 	switch {
 	case o.OrphanTimeout == 0:

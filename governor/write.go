@@ -135,11 +135,9 @@ func (c *Conn) beginWrite(base *time.Time, p []byte) error {
 // governor's verdict whatever woke the write.
 func (c *Conn) endWrite(m int, err error, base *time.Time) (retry bool) {
 	timeout := err != nil && isTimeout(err)
-	var acked uint64
-	var sinceAck time.Duration
-	var haveAcked bool
+	var k *TCPInfo
 	if timeout && c.ackProgress {
-		acked, sinceAck, haveAcked = bytesAcked(c.tcp)
+		k = tcpInfoOutq(c.tcp, false)
 	}
 	now := c.t.now()
 	c.mu.Lock()
@@ -168,15 +166,24 @@ func (c *Conn) endWrite(m int, err error, base *time.Time) (retry bool) {
 	if !timeout {
 		return false
 	}
-	if haveAcked && acked != c.acked {
-		// The peer acknowledged data since the last look: progress, dated
-		// by the last acknowledgement's arrival, not by this wake-up.
-		c.acked = acked
-		at := now.Add(-sinceAck)
-		if at.After(*base) {
-			*base = at
+	if k != nil {
+		if k.BytesAcked != c.acked {
+			// The peer acknowledged data since the last look: progress,
+			// dated by the last acknowledgement's arrival, not by this
+			// wake-up.
+			c.acked = k.BytesAcked
+			at := now.Add(-k.LastAckRecv)
+			if at.After(*base) {
+				*base = at
+			}
+			c.progress(at)
 		}
-		c.progress(at)
+		// An alive peer whose window is closed may be a slow reader
+		// draining a large buffer (see zeroWindowAllowance).
+		c.held = 0
+		if k.SendWindow == 0 && !writeStalledGone(k) {
+			c.held = int64(min(k.BytesAcked, uint64(c.bytesOut.Load())))
+		}
 	}
 	if gov, _ := c.writeRuleLocked(*base); !now.Before(gov) {
 		return !c.closed.Load()

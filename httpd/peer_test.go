@@ -176,6 +176,27 @@ func TestRequests(t *testing.T) {
 		})
 	}
 
+	t.Run("a client already sending a body over the limit reads the 413, not a reset", func(t *testing.T) {
+		f := start(t, governor.Options{}, Options{Default: route.Policy{BodyLimit: 1000},
+			Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.Copy(io.Discard, r.Body) })})
+		body := strings.Repeat("x", 512<<10)
+		for i := range 5 {
+			c := f.dial(t)
+			c.SetDeadline(time.Now().Add(3 * time.Second))
+			go fmt.Fprintf(c, "POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
+			time.Sleep(100 * time.Millisecond) // the client reads late: a reset by then would destroy the 413
+			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+			if err != nil {
+				t.Fatalf("try %d: %v, want the 413", i, err)
+			}
+			resp.Body.Close()
+			c.Close()
+			if resp.StatusCode != 413 {
+				t.Fatalf("try %d: status %d, want 413", i, resp.StatusCode)
+			}
+		}
+	})
+
 	t.Run("StartTLS keeps the caller's GetConfigForClient and VerifyConnection", func(t *testing.T) {
 		cert, pool := testCert(t)
 		verified, chose := make(chan struct{}, 8), make(chan struct{}, 8)

@@ -3,6 +3,7 @@ package httpd
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"runtime/pprof"
 	"strconv"
@@ -144,13 +145,45 @@ func (s *Server) end(x *exchange) {
 }
 
 // refuseBody answers a request whose declared body is over its route's
-// limit, at once and without reading it (net/http then closes the
-// connection, or the stream, rather than read the body).
+// limit, at once and without reading it: a client that sent Expect:
+// 100-continue sends none of it. On HTTP/1 the connection then closes
+// after a short lingering drain (lingerClose), so that a client already
+// sending its body reads the 413 instead of a reset; on HTTP/2 net/http
+// resets the stream's unread body.
 func (s *Server) refuseBody(x *exchange, r *http.Request) {
 	s.log.Debug("httpd: declared body over the limit", "conn_id", x.flight.connID,
 		"request", describe(r.Method, r.URL.EscapedPath()), "content_length", r.ContentLength)
 	x.responseWriter.Header().Set("Connection", "close")
 	http.Error(&x.responseWriter, "413 request body too large", http.StatusRequestEntityTooLarge)
+	if r.ProtoMajor == 1 {
+		lingerClose(x.responseWriter.ResponseWriter)
+	}
+}
+
+// Lingering close bounds: what lingerClose reads and discards of a body
+// it refused before it closes, and for how long.
+const (
+	lingerBytes = 1 << 20
+	lingerTime  = time.Second
+)
+
+// lingerClose takes over an HTTP/1 connection whose response is written
+// and whose request body will not be read: it flushes the response, sends
+// FIN (or TLS close_notify), discards what the client still sends for up
+// to lingerTime or lingerBytes, and closes. Closing with the body unread
+// in the kernel's buffer would send a RST, which can destroy the response
+// before the client reads it.
+func lingerClose(w http.ResponseWriter) {
+	nc, _, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		return
+	}
+	defer nc.Close()
+	if cw, ok := nc.(interface{ CloseWrite() error }); ok {
+		cw.CloseWrite()
+	}
+	nc.SetReadDeadline(time.Now().Add(lingerTime))
+	io.CopyN(io.Discard, nc, lingerBytes)
 }
 
 // unanswered answers a request whose handler wrote nothing, when the
