@@ -54,7 +54,7 @@ func listenAdmin(addr string) (net.Listener, error) {
 		c, err := net.DialTimeout("unix", path, time.Second)
 		if err == nil {
 			c.Close()
-			return nil, fmt.Errorf("%s: another server answers there", path)
+			return nil, fmt.Errorf("%s: another server answers there: stop it, or give this one another --admin (unix:PATH or host:port) or --admin off", path)
 		}
 		if !errors.Is(err, syscall.ECONNREFUSED) && !errors.Is(err, syscall.ENOENT) {
 			return nil, err

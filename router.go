@@ -59,6 +59,10 @@ type router struct {
 	files     http.Handler // the content for dir-less file routes
 	csrf      *http.CrossOriginProtection
 	log       *slog.Logger
+	// storeUploads and uploadDir: Config.StoreUploads, Config.UploadDir
+	// (site_check.go).
+	storeUploads bool
+	uploadDir    string
 
 	mu      sync.RWMutex // guards actions
 	actions map[string]http.Handler
@@ -181,16 +185,23 @@ func Uploaded(r *http.Request) *upload.Result {
 
 // serveUpload receives a multipart (or raw) body into temporary files, then
 // runs the one action the rule binds (see actionName) with the result in
-// the request (see Uploaded). Authorization has been checked before any of
-// the body is read. The temporary files are removed after the action: it
-// must move (upload.MoveTo) what it keeps.
+// the request (see Uploaded), or, with none registered, stores the files
+// in the rule's upload directory (Config.StoreUploads). Authorization has
+// been checked before any of the body is read. The temporary files are
+// removed after the action: it must move (upload.MoveTo) what it keeps.
 func (rt *router) serveUpload(w http.ResponseWriter, r *http.Request, st *site, rule *route.Rule, clean string) {
 	var h http.Handler
-	if name := actionName(st, rule, clean); name != "" {
+	name := actionName(st, rule, clean)
+	if name != "" {
 		h = rt.lookupAction(name)
 	}
+	if h == nil && rt.storeUploads {
+		if dir := rt.uploadStore(rule); dir != "" {
+			h = rt.storeFiles(dir, rule)
+		}
+	}
 	if h == nil {
-		http.NotFound(w, r)
+		rt.unserved(w, r, rule, http.StatusNotFound, fmt.Sprintf("handler=upload: no action %q registered and nowhere to store files", name))
 		return
 	}
 	res, err := rt.uploads.WithMaxParts(rule.MaxParts).Receive(w, r)
@@ -292,10 +303,11 @@ func isUnsafe(method string) bool {
 func (rt *router) noRoute(w http.ResponseWriter, r *http.Request, st *site, clean string) {
 	if allow := allowedMethods(st, clean, r.TLS != nil); len(allow) > 0 {
 		w.Header().Set("Allow", strings.Join(allow, ", "))
+		rt.log.Debug("vigil: request not served", "rule", "-", "method", r.Method, "path", clean, "status", http.StatusMethodNotAllowed, "reason", "no rule for this method")
 		http.Error(w, "405 method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
-	http.NotFound(w, r)
+	rt.unserved(w, r, nil, http.StatusNotFound, "no rule matches")
 }
 
 // allowedMethods lists the methods some rule accepts for the path.
@@ -331,7 +343,7 @@ func (rt *router) redirect(w http.ResponseWriter, r *http.Request, rule *route.R
 			return
 		}
 	}
-	http.NotFound(w, r)
+	rt.unserved(w, r, rule, http.StatusNotFound, "handler=redirect without a redirect= target")
 }
 
 // hostOnly returns the host of a Host header without a port, refusing
@@ -418,7 +430,7 @@ func (rt *router) serveAction(w http.ResponseWriter, r *http.Request, st *site, 
 	default:
 		h := rt.lookupAction(name)
 		if h == nil {
-			http.NotFound(w, r)
+			rt.unserved(w, r, rule, http.StatusNotFound, fmt.Sprintf("no action %q registered", name))
 			return
 		}
 		h.ServeHTTP(w, r)
@@ -466,7 +478,7 @@ func newSite(rules *route.Rules, root string, log *slog.Logger) (*site, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", r.Source, err)
 		}
-		st.cgis[r] = h
+		st.cgis[r] = cgiNotFound(h, r, dir, log)
 	}
 	for _, r := range rules.Rules {
 		if r.Handler != "file" || r.Dir == "" || st.files[r.Dir] != nil {

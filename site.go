@@ -6,6 +6,7 @@ import (
 	"html"
 	"log/slog"
 	"net/http"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -30,6 +31,9 @@ func loadSite(cfg *Config) (*route.Rules, *auth.Store, error) {
 	}
 	rules, err := route.LoadRules(cfg.Route, Handlers)
 	if err != nil {
+		return nil, nil, err
+	}
+	if err := resolveDirs(rules, filepath.Dir(cfg.Route)); err != nil { // site_check.go
 		return nil, nil, err
 	}
 	var store *auth.Store
@@ -73,6 +77,9 @@ func (s *Server) newRouter(files http.Handler) (*router, error) {
 		csrf:     http.NewCrossOriginProtection(),
 		log:      s.log,
 		actions:  map[string]http.Handler{},
+
+		storeUploads: s.cfg.StoreUploads,
+		uploadDir:    s.cfg.UploadDir,
 	}
 	if i := slices.IndexFunc(rules.Rules, func(r route.Rule) bool { return r.Handler == "tmpl" }); i >= 0 {
 		fsys := s.cfg.FS

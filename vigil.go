@@ -27,6 +27,10 @@ import (
 // DefaultListen is the address served when Config names none.
 const DefaultListen = "localhost:8080"
 
+// DefaultBodyMinRate is the minimum rate of a request body, in bytes per
+// second, when Config sets neither BodyMinRate nor MinRate.
+const DefaultBodyMinRate = governor.DefaultBodyMinRate
+
 // Config is everything a Server needs. The zero value serves the embedded
 // demo device UI on DefaultListen with every bound at its default. Duration
 // fields: zero means the default of the package that owns the bound.
@@ -107,7 +111,15 @@ type Config struct {
 
 	// UploadDir is where handler=upload routes put received files until
 	// their action moves them; empty means the system's temporary directory.
+	// With StoreUploads it is also where upload routes without dir= keep
+	// them.
 	UploadDir string
+	// StoreUploads gives a handler=upload route that has no action (none
+	// registered with Server.Action under the path's last segment) one that
+	// stores the received files, atomically, in the route's dir= or else
+	// UploadDir, and answers 201. The vigil command sets it: it cannot
+	// register actions. Without it such a request is a 404, logged at Debug.
+	StoreUploads bool
 	// TemplateFuncs are the functions handler=tmpl pages may call: an
 	// html/template.FuncMap (the field's type is its underlying map, so
 	// that a build with -tags notmpl links no template engine).

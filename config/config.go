@@ -65,6 +65,13 @@ type File struct {
 	// Admin is the admin endpoint: "unix:PATH" (PATH made absolute against
 	// the file's directory), "host:port", or "off" for none.
 	Admin string
+	// AdminRemote allows Admin on a TCP address other than loopback (the
+	// admin endpoint has no authentication).
+	AdminRemote bool
+	// UploadDir is where handler=upload routes without dir= store received
+	// files, absolute or relative to the file's directory; empty means
+	// none (such routes then fail the check).
+	UploadDir string
 	// AccessLog is the access log file, absolute or relative to the file's
 	// directory; "-" means standard output, empty none.
 	AccessLog string
@@ -176,6 +183,8 @@ func (f *File) fields(dir string) []field {
 		{"max-conns", integer(&f.MaxConns)},
 		{"max-conns-per-ip", integer(&f.MaxConnsPerIP)},
 		{"admin", admin(&f.Admin, dir)},
+		{"admin-remote", boolean(&f.AdminRemote)},
+		{"upload-dir", fileName(&f.UploadDir, dir)},
 		{"access-log", accessLog(&f.AccessLog, dir)},
 		{"log-level", logLevel(&f.LogLevel)},
 		{"log-format", oneOf(&f.LogFormat, "text", "json")},

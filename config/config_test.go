@@ -27,6 +27,8 @@ body-limit = "64MiB"
 max-conns = 2048
 max-conns-per-ip = -1
 admin = "127.0.0.1:9090"
+admin-remote = true
+upload-dir = "uploads"
 access-log = "/var/log/vigil/access.log"
 log-level = "debug"
 log-format = "json"
@@ -70,6 +72,8 @@ func TestParse(t *testing.T) {
 				MaxConns:        2048,
 				MaxConnsPerIP:   -1,
 				Admin:           "127.0.0.1:9090",
+				AdminRemote:     true,
+				UploadDir:       "/etc/vigil/uploads",
 				AccessLog:       "/var/log/vigil/access.log",
 				LogLevel:        "debug",
 				LogFormat:       "json",
@@ -445,7 +449,7 @@ func TestKeysCoverServeFlags(t *testing.T) {
 	want := []string{
 		"listen", "root", "header-timeout", "stall-timeout", "min-rate", "body-min-rate",
 		"transfer-timeout", "idle-timeout", "handler-timeout", "shutdown-timeout",
-		"body-limit", "max-conns", "max-conns-per-ip", "admin", "access-log",
+		"body-limit", "max-conns", "max-conns-per-ip", "admin", "admin-remote", "upload-dir", "access-log",
 		"log-level", "log-format",
 		"route", "auth", "realm", "tls-cert", "tls-key", "tls-self-signed", "hsts", "tls-name",
 	}

@@ -188,6 +188,18 @@ func integer(dst *int) func(any) error {
 	}
 }
 
+// boolean accepts true or false.
+func boolean(dst *bool) func(any) error {
+	return func(v any) error {
+		b, ok := v.(bool)
+		if !ok {
+			return fmt.Errorf("want true or false, got %s", describe(v))
+		}
+		*dst = b
+		return nil
+	}
+}
+
 // logLevel accepts a slog level name.
 func logLevel(dst *string) func(any) error {
 	return func(v any) error {

@@ -16,11 +16,8 @@ func cert(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	flags.SetOutput(stderr)
 	certFile := flags.String("tls-cert", "", "certificate (PEM) file")
 	dir := flags.String("tls-self-signed", "", "directory of the device certificate (made if missing)")
-	if err := flags.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return err
-		}
-		return usageError{err.Error()}
+	if err := parseFlags(flags, args); err != nil {
+		return err
 	}
 	if (*certFile == "") == (*dir == "") {
 		return usageError{"cert: give --tls-cert FILE or --tls-self-signed DIR"}

@@ -9,7 +9,7 @@ import (
 
 // applyConfig fills cfg from the config file at path, except where a flag
 // was given on the command line: flags win.
-func applyConfig(path string, flags *flag.FlagSet, cfg *vigil.Config, accessPath, level, format *string) error {
+func applyConfig(path string, flags *flag.FlagSet, cfg *vigil.Config, o *serveOpts) error {
 	f, err := config.Load(path)
 	if err != nil {
 		return err
@@ -60,13 +60,13 @@ func applyConfig(path string, flags *flag.FlagSet, cfg *vigil.Config, accessPath
 		cfg.Admin = f.Admin
 	}
 	if use("access-log") {
-		*accessPath = f.AccessLog
+		o.accessPath = f.AccessLog
 	}
 	if use("log-level") {
-		*level = f.LogLevel
+		o.level = f.LogLevel
 	}
 	if use("log-format") {
-		*format = f.LogFormat
+		o.format = f.LogFormat
 	}
 	if use("route") {
 		cfg.Route = f.Route
@@ -88,6 +88,12 @@ func applyConfig(path string, flags *flag.FlagSet, cfg *vigil.Config, accessPath
 	}
 	if use("hsts") {
 		cfg.HSTS = f.HSTS
+	}
+	if use("admin-remote") {
+		o.adminRemote = f.AdminRemote
+	}
+	if use("upload-dir") {
+		cfg.UploadDir = f.UploadDir
 	}
 	if use("tls-self-signed") {
 		cfg.TLSSelfSigned = f.TLSSelfSigned

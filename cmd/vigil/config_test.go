@@ -17,8 +17,7 @@ import (
 func TestConfigFile(t *testing.T) {
 	t.Run("every serve flag has a config file key of the same name", func(t *testing.T) {
 		var cfg vigil.Config
-		var access string
-		flags, _, _ := serveFlags(&cfg, &access, io.Discard)
+		flags, _ := serveFlagSet(&cfg, io.Discard)
 		flags.VisitAll(func(f *flag.Flag) {
 			if !slices.Contains(config.Keys(), f.Name) {
 				t.Errorf("flag --%s has no key in vigil.conf", f.Name)
@@ -31,12 +30,11 @@ func TestConfigFile(t *testing.T) {
 		conf := filepath.Join(dir, "vigil.conf")
 		os.WriteFile(conf, []byte("stall-timeout = \"7s\"\nidle-timeout = \"9s\"\nmax-conns = 5\n"), 0o644)
 		var cfg vigil.Config
-		var access string
-		flags, level, format := serveFlags(&cfg, &access, io.Discard)
+		flags, o := serveFlagSet(&cfg, io.Discard)
 		if err := flags.Parse([]string{"--idle-timeout", "3s"}); err != nil {
 			t.Fatal(err)
 		}
-		if err := applyConfig(conf, flags, &cfg, &access, level, format); err != nil {
+		if err := applyConfig(conf, flags, &cfg, o); err != nil {
 			t.Fatal(err)
 		}
 		if cfg.StallTimeout != 7*time.Second || cfg.IdleTimeout != 3*time.Second || cfg.MaxConns != 5 {

@@ -6,14 +6,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
-
-	"github.com/vigilhttp/vigil"
 )
 
 // connRow is one connection of GET /conns, as far as the table needs it.
@@ -64,20 +63,28 @@ type connsReply struct {
 func conns(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	flags := flag.NewFlagSet("vigil conns", flag.ContinueOnError)
 	flags.SetOutput(stderr)
-	admin := flags.String("admin", vigil.DefaultAdmin(), "admin endpoint of the server: unix:PATH or host:port")
+	admin := flags.String("admin", "", "admin endpoint of the server: unix:PATH, a socket path, or host:port (default: the one server answering in "+runDir()+")")
 	asJSON := flags.Bool("json", false, "print the admin endpoint's JSON as it is")
 	watch := flags.Duration("watch", 0, "refresh every interval (e.g. 1s) until interrupted")
 	flags.Usage = func() {
 		fmt.Fprintln(stderr, "usage: vigil conns [--admin unix:PATH|ADDR] [--json] [--watch 1s]\n       vigil conns kill ID")
 		flags.PrintDefaults()
 	}
-	if err := flags.Parse(args); err != nil {
-		if err == flag.ErrHelp {
+	if err := parseFlags(flags, args); err != nil {
+		return err
+	}
+	if flags.NArg() > 0 && (flags.Arg(0) != "kill" || flags.NArg() != 2) {
+		return usageError{"conns: want \"kill ID\" after the flags"}
+	}
+	var c adminEndpoint
+	if *admin == "" {
+		var err error
+		if c, err = findAdmin(ctx); err != nil {
 			return err
 		}
-		return usageError{err.Error()}
+	} else {
+		c = parseAdmin(*admin)
 	}
-	c := parseAdmin(*admin)
 	if flags.NArg() > 0 {
 		if flags.Arg(0) != "kill" || flags.NArg() != 2 {
 			return usageError{"conns: want \"kill ID\""}
@@ -106,9 +113,20 @@ func conns(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 // --admin: unix:PATH or host:port.
 type adminEndpoint struct{ network, address string }
 
+func (a adminEndpoint) String() string {
+	if a.network == "unix" {
+		return "unix:" + a.address
+	}
+	return a.address
+}
+
 func parseAdmin(addr string) adminEndpoint {
 	if p, ok := strings.CutPrefix(addr, "unix:"); ok {
 		return adminEndpoint{"unix", p}
+	}
+	if _, _, err := net.SplitHostPort(addr); err != nil || strings.ContainsRune(addr, '/') {
+		// A bare socket path: /run/vigil/admin.sock, ./admin.sock.
+		return adminEndpoint{"unix", addr}
 	}
 	return adminEndpoint{"tcp", addr}
 }
@@ -124,7 +142,7 @@ func adminDo(ctx context.Context, a adminEndpoint, method, path string) ([]byte,
 	}
 	resp, body, err := exchange(ctx, a.network, a.address, req, 64<<20)
 	if err != nil {
-		return nil, fmt.Errorf("admin endpoint: %w (is vigil serving with this --admin?)", err)
+		return nil, fmt.Errorf("admin endpoint %s: %w (is vigil serving with this --admin?)", a, err)
 	}
 	if resp.StatusCode != http.StatusOK {
 		return body, fmt.Errorf("admin endpoint: %s %s: %s: %s", method, path, resp.Status, strings.TrimSpace(string(body)))

@@ -15,7 +15,7 @@ func TestPasswd(t *testing.T) {
 		file := filepath.Join(t.TempDir(), "auth.txt")
 		os.WriteFile(file, []byte("# users\nrole name=admin abilities=manage\n"), 0o600)
 		var out bytes.Buffer
-		if err := passwd(context.Background(), []string{"--file", file, "--cipher", "md5", "--password", "pass1", "joshua", "admin"}, nil, &out, io.Discard); err != nil {
+		if err := passwd(context.Background(), []string{"--file", file, "--cipher", "md5", "--password", "pass1", "--force", "joshua", "admin"}, nil, &out, io.Discard); err != nil {
 			t.Fatal(err)
 		}
 		b, _ := os.ReadFile(file)
@@ -24,7 +24,7 @@ func TestPasswd(t *testing.T) {
 			!strings.Contains(text, "user name=joshua password=2fd6e47ff9bb70c0465fd2f5c8e5305e roles=admin") {
 			t.Errorf("auth.txt after passwd:\n%s", text)
 		}
-		if err := passwd(context.Background(), []string{"--file", file, "mary", "admin"}, strings.NewReader("s3cret\n"), &out, io.Discard); err != nil {
+		if err := passwd(context.Background(), []string{"--file", file, "mary", "admin"}, strings.NewReader("s3cret-enough\n"), &out, io.Discard); err != nil {
 			t.Fatal(err)
 		}
 		b, _ = os.ReadFile(file)

@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
-	"runtime/debug"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -23,14 +25,22 @@ type listFlag []string
 func (l *listFlag) String() string     { return strings.Join(*l, ",") }
 func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
-// serveFlags binds the serve flags to cfg and returns the flag set and the
-// logging choices.
-func serveFlags(cfg *vigil.Config, accessPath *string, stderr io.Writer) (*flag.FlagSet, *string, *string) {
+// serveOpts are the serve flags that are not vigil.Config fields.
+type serveOpts struct {
+	accessPath  string
+	level       string
+	format      string
+	adminRemote bool
+}
+
+// serveFlagSet binds every serve flag to cfg or to the returned options.
+func serveFlagSet(cfg *vigil.Config, stderr io.Writer) (*flag.FlagSet, *serveOpts) {
 	d := vigil.DefaultConfig()
+	o := &serveOpts{}
 	cfg.Listen = nil
 	flags := flag.NewFlagSet("vigil serve", flag.ContinueOnError)
 	flags.SetOutput(stderr)
-	flags.Var((*listFlag)(&cfg.Listen), "listen", "address to listen on: host:port, http://host:port or https://host:port ([v6]:port for IPv6); repeatable (default "+vigil.DefaultListen+")")
+	flags.Var((*listFlag)(&cfg.Listen), "listen", "address to listen on: host:port, http://host:port or https://host:port ([v6]:port for IPv6; a bare port means localhost:PORT, :PORT every interface); repeatable (default "+vigil.DefaultListen+")")
 	flags.StringVar(&cfg.Root, "root", "", "document root directory to serve (default: the embedded demo device UI)")
 	flags.DurationVar(&cfg.HeaderTimeout, "header-timeout", d.HeaderTimeout, "total time allowed for a request header, from accept or the first byte after idle")
 	flags.DurationVar(&cfg.StallTimeout, "stall-timeout", d.StallTimeout, "longest wait without progress on a body read or any write; also TCP_USER_TIMEOUT")
@@ -43,60 +53,65 @@ func serveFlags(cfg *vigil.Config, accessPath *string, stderr io.Writer) (*flag.
 	flags.Int64Var(&cfg.BodyLimit, "body-limit", d.BodyLimit, "largest request body in bytes")
 	flags.IntVar(&cfg.MaxConns, "max-conns", d.MaxConns, "open connections cap, all listeners (oldest idle evicted at the cap, else 503)")
 	flags.IntVar(&cfg.MaxConnsPerIP, "max-conns-per-ip", d.MaxConnsPerIP, "open connections cap per remote IP")
-	flags.StringVar(&cfg.Admin, "admin", vigil.DefaultAdmin(), "admin endpoint (status page, /conns, /metrics, pprof): unix:PATH or host:port; \"off\" for none")
+	flags.StringVar(&cfg.Admin, "admin", "", "admin endpoint (status page, /conns, /metrics, pprof): unix:PATH (or a bare /PATH), or host:port on loopback; \"off\" for none (default: unix:"+filepath.Join(runDir(), "admin-HOST-PORT.sock")+", named after the first --listen)")
+	flags.BoolVar(&o.adminRemote, "admin-remote", false, "allow --admin on a TCP address other than loopback: it serves pprof and kills connections without authentication")
+	flags.StringVar(&cfg.UploadDir, "upload-dir", "", "directory where handler=upload routes store received files (those without dir=); also their temporary files")
 	flags.StringVar(&cfg.TLSCert, "tls-cert", "", "certificate (PEM) for https:// listeners")
 	flags.StringVar(&cfg.TLSKey, "tls-key", "", "private key (PEM, owner-only permissions) for https:// listeners")
-	flags.StringVar(&cfg.TLSSelfSigned, "tls-self-signed", "", "directory for a device certificate made on first start and reused (when --tls-cert is not given)")
+	flags.StringVar(&cfg.TLSSelfSigned, "tls-self-signed", "", "directory for a device certificate made on first start and reused, for https:// listeners (instead of --tls-cert/--tls-key)")
 	flags.Var((*listFlag)(&cfg.TLSNames), "tls-name", "extra host name or address for the device certificate; repeatable")
 	flags.DurationVar(&cfg.HSTS, "hsts", 0, "Strict-Transport-Security max-age on TLS responses (0: none)")
 	flags.StringVar(&cfg.Route, "route", "", "GoAhead route.txt: routes, handlers, auth, abilities, per-route limits")
 	flags.StringVar(&cfg.Auth, "auth", "", "GoAhead auth.txt: users and roles")
 	flags.StringVar(&cfg.Realm, "realm", vigil.DefaultRealm, "authentication realm (GoAhead's default, so its MD5 hashes verify)")
-	level := flags.String("log-level", "info", "log level: debug, info, warn, error")
-	format := flags.String("log-format", "text", "log format: text or json")
-	flags.StringVar(accessPath, "access-log", "", "access log file (Combined Log Format + µs + body bytes); - for standard output")
-	return flags, level, format
+	flags.StringVar(&o.level, "log-level", "info", "log level: debug, info, warn, error")
+	flags.StringVar(&o.format, "log-format", "text", "log format: text or json")
+	flags.StringVar(&o.accessPath, "access-log", "", "access log file (Combined Log Format + µs + body bytes), reopened on SIGHUP; - for standard output")
+	flags.Usage = func() {
+		fmt.Fprintf(flags.Output(), "usage: vigil serve [flags]\n\nServes a document root (--root), GoAhead route.txt and auth.txt (--route, --auth),\nor the embedded demo device UI. Every flag is also a vigil.conf key (--config).\n\nFlags:\n")
+		flags.PrintDefaults()
+	}
+	return flags, o
 }
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var cfg vigil.Config
-	var accessPath string
-	flags, level, format := serveFlags(&cfg, &accessPath, stderr)
+	flags, o := serveFlagSet(&cfg, stderr)
 	confPath := flags.String("config", "", "vigil.conf (TOML): every flag as a key; flags given on the command line win")
 	check := flags.Bool("check", false, "validate the configuration, route and auth files, then exit")
-	if err := flags.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return err
-		}
-		return usageError{err.Error()}
+	if err := parseFlags(flags, args); err != nil {
+		return err
 	}
 	if *confPath != "" {
-		if err := applyConfig(*confPath, flags, &cfg, &accessPath, level, format); err != nil {
+		if err := applyConfig(*confPath, flags, &cfg, o); err != nil {
 			return err
 		}
 	}
 	if flags.NArg() > 0 {
-		return usageError{fmt.Sprintf("serve: unexpected argument %q", flags.Arg(0))}
+		return usageError{fmt.Sprintf("serve: unexpected argument %q (flags start with --; vigil serve --help lists them)", flags.Arg(0))}
 	}
-	logger, err := newLogger(stderr, *level, *format)
+	logger, err := newLogger(stderr, o.level, o.format)
 	if err != nil {
 		return usageError{err.Error()}
 	}
 	cfg.Logger = logger
-	if cfg.Admin == "off" {
-		cfg.Admin = ""
+	if err := checkServe(&cfg, o, logger); err != nil {
+		return err
 	}
-	switch accessPath {
+	// The vigil command has no way to register upload actions: upload
+	// routes store what they receive (the route's dir= or --upload-dir).
+	cfg.StoreUploads = true
+	var access *reopener
+	switch o.accessPath {
 	case "":
 	case "-":
 		cfg.AccessLog = stdout
 	default:
-		f, err := os.OpenFile(accessPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
-		if err != nil {
+		if access, err = openReopener(o.accessPath); err != nil {
 			return fmt.Errorf("--access-log: %w", err)
 		}
-		defer f.Close()
-		cfg.AccessLog = f
+		defer access.Close()
+		cfg.AccessLog = access
 	}
 	cfg.Info = buildInfo(cfg)
 	srv, err := vigil.New(cfg)
@@ -104,18 +119,28 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if *check {
+		if err := srv.Check(); err != nil {
+			return err
+		}
 		fmt.Fprintln(stdout, "vigil: configuration OK")
 		return nil
 	}
-	if err := srv.Start(); err != nil {
-		return err
+	if err := srv.Check(); err != nil {
+		for _, e := range unjoin(err) {
+			logger.Warn("vigil: route cannot work as configured", "problem", e.Error())
+		}
 	}
+	// Signals are caught before the server listens: a SIGHUP sent as soon
+	// as the "listening" line appears must not kill it.
 	usr1 := make(chan os.Signal, 1)
 	signal.Notify(usr1, syscall.SIGUSR1)
 	defer signal.Stop(usr1)
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
+	if err := srv.Start(); err != nil {
+		return err
+	}
 	wd := startWatchdog(srv, logger)
 	defer wd.stop()
 	for waiting := true; waiting; {
@@ -125,6 +150,15 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		case <-usr1:
 			srv.LogTable()
 		case <-hup:
+			if access != nil {
+				// logrotate's default: the old file was renamed; lines
+				// from now on go to a new one at the same path.
+				if err := access.Reopen(); err != nil {
+					logger.Error("vigil: reopening the access log failed; lines keep going to the old file", "path", o.accessPath, "err", err)
+				} else {
+					logger.Info("vigil: access log reopened", "path", o.accessPath)
+				}
+			}
 			if err := srv.Reload(); err != nil {
 				logger.Error("vigil: reload refused; the old configuration keeps serving", "err", err)
 			}
@@ -138,11 +172,135 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// buildInfo is the summary the status page shows.
+// unjoin returns the errors of an errors.Join, or err alone.
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
+}
+
+// checkServe completes and checks the command line's configuration before
+// vigil.New sees it, so that every mistake is reported by its flag name with
+// the fix: addresses, the admin endpoint, TLS, negative bounds.
+func checkServe(cfg *vigil.Config, o *serveOpts, logger *slog.Logger) error {
+	for i, a := range cfg.Listen {
+		if isPort(a) {
+			cfg.Listen[i] = "localhost:" + a
+			logger.Info("vigil: a bare port listens on localhost only; write :"+a+" for every interface", "listen", cfg.Listen[i])
+			continue
+		}
+		hp := strings.TrimPrefix(strings.TrimPrefix(a, "https://"), "http://")
+		if _, _, err := net.SplitHostPort(hp); err != nil {
+			return usageError{fmt.Sprintf("--listen %s: want host:port, :port, a port, or http:// or https:// before them (e.g. --listen localhost:8080)", a)}
+		}
+	}
+	if len(cfg.Listen) == 0 {
+		cfg.Listen = []string{vigil.DefaultListen}
+	}
+	if err := checkTLS(cfg); err != nil {
+		return err
+	}
+	for _, d := range []struct {
+		flag string
+		v    time.Duration
+	}{
+		{"header-timeout", cfg.HeaderTimeout}, {"stall-timeout", cfg.StallTimeout},
+		{"transfer-timeout", cfg.TransferTimeout}, {"idle-timeout", cfg.IdleTimeout},
+		{"handler-timeout", cfg.HandlerTimeout}, {"shutdown-timeout", cfg.ShutdownTimeout},
+		{"hsts", cfg.HSTS},
+	} {
+		if d.v < 0 {
+			return usageError{fmt.Sprintf("--%s %v: must not be negative (0 means the default)", d.flag, d.v)}
+		}
+	}
+	if cfg.MinRate < 0 {
+		return usageError{fmt.Sprintf("--min-rate %d: must not be negative (0 means none)", cfg.MinRate)}
+	}
+	switch a := cfg.Admin; {
+	case a == "off":
+		cfg.Admin = ""
+	case a == "":
+		cfg.Admin = instanceAdmin(cfg.Listen[0])
+	case strings.HasPrefix(a, "unix:"):
+	case strings.HasPrefix(a, "/") || strings.HasPrefix(a, "./") || strings.HasSuffix(a, ".sock"):
+		cfg.Admin = "unix:" + a
+	default:
+		host, _, err := net.SplitHostPort(a)
+		if err != nil {
+			return usageError{fmt.Sprintf("--admin %s: want unix:PATH, a socket path, host:port or off", a)}
+		}
+		if !isLoopback(host) {
+			if !o.adminRemote {
+				return usageError{fmt.Sprintf("--admin %s: not a loopback address; the admin endpoint serves pprof and kills connections without authentication. Use a unix socket or 127.0.0.1:PORT, or add --admin-remote if this network is yours alone", a)}
+			}
+			logger.Warn("vigil: the admin endpoint listens beyond this machine (--admin-remote): anyone who reaches it can read the connection table, profile the server and kill connections, without authentication", "admin", a)
+		}
+	}
+	return nil
+}
+
+// checkTLS refuses TLS settings that would be ignored or cannot work.
+func checkTLS(cfg *vigil.Config) error {
+	var https string
+	for _, a := range cfg.Listen {
+		if strings.HasPrefix(a, "https://") {
+			https = a
+			break
+		}
+	}
+	cert := cfg.TLSCert != "" || cfg.TLSKey != ""
+	switch {
+	case cfg.TLSCert != "" && cfg.TLSKey == "":
+		return usageError{"--tls-cert needs --tls-key (the certificate's private key)"}
+	case cfg.TLSKey != "" && cfg.TLSCert == "":
+		return usageError{"--tls-key needs --tls-cert (the certificate of that key)"}
+	case cert && cfg.TLSSelfSigned != "":
+		return usageError{"give --tls-cert/--tls-key or --tls-self-signed, not both"}
+	case https != "" && !cert && cfg.TLSSelfSigned == "":
+		return usageError{fmt.Sprintf("--listen %s needs a certificate: give --tls-cert FILE --tls-key FILE, or --tls-self-signed DIR for a device certificate", https)}
+	case https == "" && cfg.TLSSelfSigned != "":
+		return usageError{fmt.Sprintf("--tls-self-signed %s: no https:// listener would use it; add --listen https://localhost:8443 (or another https://host:port)", cfg.TLSSelfSigned)}
+	case https == "" && cert:
+		return usageError{"--tls-cert/--tls-key: no https:// listener would use them; add --listen https://localhost:8443 (or another https://host:port)"}
+	}
+	return nil
+}
+
+func isPort(s string) bool {
+	n, err := strconv.Atoi(s)
+	return err == nil && n >= 0 && n <= 65535 && !strings.HasPrefix(s, "+")
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(strings.TrimSuffix(strings.TrimPrefix(host, "["), "]"))
+	return ip != nil && ip.IsLoopback()
+}
+
+// buildInfo is the summary the status page shows: every bound as it is in
+// effect, defaults spelled out.
 func buildInfo(cfg vigil.Config) map[string]string {
+	bodyMinRate := fmt.Sprint(cfg.BodyMinRate)
+	switch {
+	case cfg.BodyMinRate < 0:
+		bodyMinRate = "none"
+	case cfg.BodyMinRate == 0 && cfg.MinRate > 0:
+		bodyMinRate = fmt.Sprint(cfg.MinRate)
+	case cfg.BodyMinRate == 0:
+		bodyMinRate = fmt.Sprint(vigil.DefaultBodyMinRate)
+	}
+	listen := cfg.Listen
+	if len(listen) == 0 {
+		listen = []string{vigil.DefaultListen}
+	}
+	v := readVersion()
 	info := map[string]string{
 		"go":               runtime.Version(),
-		"listen":           strings.Join(cfg.Listen, " "),
+		"version":          v.String(),
+		"listen":           strings.Join(listen, " "),
 		"header-timeout":   cfg.HeaderTimeout.String(),
 		"stall-timeout":    cfg.StallTimeout.String(),
 		"idle-timeout":     cfg.IdleTimeout.String(),
@@ -150,16 +308,11 @@ func buildInfo(cfg vigil.Config) map[string]string {
 		"max-conns":        fmt.Sprint(cfg.MaxConns),
 		"max-conns-per-ip": fmt.Sprint(cfg.MaxConnsPerIP),
 		"min-rate":         fmt.Sprint(cfg.MinRate),
-		"body-min-rate":    fmt.Sprint(cfg.BodyMinRate),
+		"body-min-rate":    bodyMinRate,
 		"transfer-timeout": cfg.TransferTimeout.String(),
 	}
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		info["version"] = bi.Main.Version
-		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" {
-				info["revision"] = s.Value
-			}
-		}
+	if v.Revision != "" {
+		info["revision"] = v.Revision
 	}
 	if cfg.Root != "" {
 		info["root"] = cfg.Root
@@ -172,7 +325,7 @@ func buildInfo(cfg vigil.Config) map[string]string {
 func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 	var lv slog.Level
 	if err := lv.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("--log-level: %w", err)
+		return nil, fmt.Errorf("--log-level %s: want debug, info, warn or error", level)
 	}
 	ho := &slog.HandlerOptions{Level: lv}
 	switch format {
@@ -181,5 +334,5 @@ func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 	case "json":
 		return slog.New(slog.NewJSONHandler(w, ho)), nil
 	}
-	return nil, fmt.Errorf("--log-format: want text or json, not %q", format)
+	return nil, fmt.Errorf("--log-format %s: want text or json", format)
 }
