@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -36,14 +37,24 @@ type Options struct {
 	// CacheSize caps the bytes of file content kept in memory; once it is
 	// reached no more files are added. Zero means DefaultCacheSize.
 	CacheSize int64
+	// Hidden lists file name extensions (with the dot) that are never
+	// served: a request for one is a 404, logged at Debug. Nil means
+	// DefaultHidden alone; an empty non-nil slice hides nothing.
+	Hidden []string
 }
+
+// DefaultHidden is the extension hidden unless Options.Hidden says
+// otherwise: template partials (package tmpl renders them into pages; their
+// source is never a response).
+const DefaultHidden = ".tmpl"
 
 // Handler serves the files of an fs.FS. It is an http.Handler, safe for
 // concurrent use. Create one with New.
 type Handler struct {
-	fsys  fs.FS
-	index string
-	log   *slog.Logger
+	fsys   fs.FS
+	index  string
+	log    *slog.Logger
+	hidden []string // extensions never served
 
 	// hashes caches the content-hash ETag of files without a modification
 	// time, keyed by hashKey. sync.Map guards itself; an entry is written
@@ -54,7 +65,10 @@ type Handler struct {
 
 // New returns a Handler serving the files of fsys as configured by opts.
 func New(fsys fs.FS, opts Options) *Handler {
-	h := &Handler{fsys: fsys, index: opts.Index, log: opts.Logger}
+	h := &Handler{fsys: fsys, index: opts.Index, log: opts.Logger, hidden: opts.Hidden}
+	if h.hidden == nil {
+		h.hidden = []string{DefaultHidden}
+	}
 	if h.index == "" {
 		h.index = DefaultIndex
 	}
@@ -99,6 +113,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	name, slash, code := cleanPath(r.URL.Path)
 	if code != 0 {
 		h.fail(w, r, code, nil)
+		return
+	}
+	if ext := path.Ext(name); ext != "" && slices.Contains(h.hidden, ext) {
+		h.fail(w, r, http.StatusNotFound, fmt.Errorf("%s: %s files are never served (a template partial)", name, ext))
 		return
 	}
 	if !slash {
@@ -219,11 +237,20 @@ func statusText(code int) string {
 }
 
 // fail writes the error response for code and logs it: 500 at Error with
-// err, anything else at Debug.
+// err; a file the server may not read (403, permission denied) at Warn,
+// as nginx logs it, since it is the operator's to fix; anything else at
+// Debug.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, code int, err error) {
 	level := slog.LevelDebug
-	if code >= http.StatusInternalServerError {
+	switch {
+	case code >= http.StatusInternalServerError:
 		level = slog.LevelError
+	case errors.Is(err, fs.ErrPermission):
+		level = slog.LevelWarn
+		h.log.LogAttrs(r.Context(), level, "static: file not readable by the server: permission denied",
+			slog.Int("status", code), slog.String("path", r.URL.Path), slog.Any("err", err))
+		http.Error(w, statusText(code), code)
+		return
 	}
 	attrs := []slog.Attr{slog.Int("status", code), slog.String("path", r.URL.Path)}
 	if err != nil {

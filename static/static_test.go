@@ -639,16 +639,16 @@ func TestErrors(t *testing.T) {
 	}{
 		{"a missing file is logged at debug", fixture(t), "/missing", http.StatusNotFound,
 			"404 page not found\n", "level=DEBUG"},
-		{"a permission error is 403", errFS{fixture(t), map[string]error{"plain.txt": fs.ErrPermission}}, "/plain.txt",
-			http.StatusForbidden, "403 forbidden\n", "level=DEBUG"},
+		{"a permission error is 403, logged at warn with the reason", errFS{fixture(t), map[string]error{"plain.txt": fs.ErrPermission}}, "/plain.txt",
+			http.StatusForbidden, "403 forbidden\n", "level=WARN msg=\"static: file not readable by the server: permission denied\""},
 		{"any other open error is 500 and logged", errFS{fixture(t), map[string]error{"plain.txt": boom}}, "/plain.txt",
 			http.StatusInternalServerError, "500 internal server error\n", "disk on fire"},
 		{"a file that cannot seek is 500 and logged", noSeekFS{fixture(t)}, "/plain.txt",
 			http.StatusInternalServerError, "500 internal server error\n", "io.Seeker"},
 		{"an unusable sibling falls back to the plain file", errFS{fixture(t), map[string]error{"style.css.gz": boom}}, "/style.css",
 			http.StatusOK, styleCSS, "level=WARN"},
-		{"an unreadable index is 403", errFS{fixture(t), map[string]error{"dir/index.html": fs.ErrPermission}}, "/dir/",
-			http.StatusForbidden, "403 forbidden\n", "level=DEBUG"},
+		{"an unreadable index is 403, logged at warn with the reason", errFS{fixture(t), map[string]error{"dir/index.html": fs.ErrPermission}}, "/dir/",
+			http.StatusForbidden, "403 forbidden\n", "level=WARN msg=\"static: file not readable by the server: permission denied\""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

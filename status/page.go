@@ -40,6 +40,9 @@ type pageData struct {
 
 type pair struct{ K, V string }
 
+// infoFirst are the Options.Info keys shown first, in this order.
+var infoFirst = []string{"version", "revision", "go", "listen", "root"}
+
 // rowView is one connection as the page shows it; app.js renders the same
 // cells from the event stream.
 type rowView struct {
@@ -63,7 +66,15 @@ func (s *Server) servePage(w http.ResponseWriter, r *http.Request) {
 	for k, v := range s.opts.Info {
 		d.Info = append(d.Info, pair{k, v})
 	}
-	slices.SortFunc(d.Info, func(a, b pair) int { return cmp.Compare(a.K, b.K) })
+	// What a person asks first (which build, where, what) leads; the
+	// bounds follow by name.
+	first := func(k string) int {
+		if i := slices.Index(infoFirst, k); i >= 0 {
+			return i
+		}
+		return len(infoFirst)
+	}
+	slices.SortFunc(d.Info, func(a, b pair) int { return cmp.Or(cmp.Compare(first(a.K), first(b.K)), cmp.Compare(a.K, b.K)) })
 	for _, c := range governor.Causes() {
 		if n := st.Closed[c]; n > 0 {
 			d.Closed = append(d.Closed, pair{c.String(), strconv.FormatUint(n, 10)})

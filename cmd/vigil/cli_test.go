@@ -479,3 +479,36 @@ func TestGoAheadLines(t *testing.T) {
 		}
 	})
 }
+
+func TestStatusInfo(t *testing.T) {
+	t.Run("the summary spells out defaults as they are in effect", func(t *testing.T) {
+		info := buildInfo(vigil.Config{})
+		if info["listen"] != "localhost:8080" || info["body-min-rate"] != "500" || info["version"] == "" || info["version"] == "(devel)" {
+			t.Errorf("buildInfo(zero) = %v", info)
+		}
+		if got := buildInfo(vigil.Config{MinRate: 1000})["body-min-rate"]; got != "1000" {
+			t.Errorf("body-min-rate with --min-rate 1000 = %q", got)
+		}
+		if got := buildInfo(vigil.Config{BodyMinRate: -1})["body-min-rate"]; got != "none" {
+			t.Errorf("body-min-rate -1 = %q", got)
+		}
+	})
+	t.Run("the status page shows them", func(t *testing.T) {
+		sock := filepath.Join(t.TempDir(), "admin.sock")
+		_, _, stop := startRun(t, "serve", "--listen", "127.0.0.1:0", "--admin", sock)
+		defer stop()
+		body, err := adminDo(t.Context(), adminEndpoint{"unix", sock}, "GET", "/status")
+		if err != nil {
+			t.Fatal(err)
+		}
+		page := string(body)
+		for _, want := range []string{">body-min-rate<", ">500<", ">listen<", ">127.0.0.1:0<", ">version<"} {
+			if !strings.Contains(page, want) {
+				t.Errorf("the status page lacks %q", want)
+			}
+		}
+		if strings.Contains(page, ">(devel)<") {
+			t.Error("the status page shows a bare (devel)")
+		}
+	})
+}

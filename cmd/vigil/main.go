@@ -152,12 +152,15 @@ func readVersion() version {
 }
 
 // String is the version as the status page shows it: the module version,
-// or the commit when the build has no version of its own ("(devel)", as
-// with go run and go test).
+// or the commit when the build has no version of its own ("(devel)"), or
+// why it has neither (go run and go test record no commit).
 func (v version) String() string {
 	s := v.Module
-	if s == "(devel)" && v.Revision != "" {
+	switch {
+	case s == "(devel)" && v.Revision != "":
 		s = "commit " + short(v.Revision)
+	case s == "(devel)":
+		s = "(devel), no commit recorded (go run, or built with -buildvcs=false)"
 	}
 	if v.Modified {
 		s += " (modified)"
