@@ -208,12 +208,16 @@ func TLSFingerprint(certFile, selfSignedDir string) (string, error) {
 func demoUpgrade(w http.ResponseWriter, r *http.Request) {
 	res := Uploaded(r)
 	if res == nil || len(res.Files) != 1 {
-		http.Error(w, "400 want exactly one firmware image", http.StatusBadRequest)
+		demo.Page(w, http.StatusBadRequest, "Firmware", "upgrade.html", "<h1>No image</h1><p>Choose exactly one firmware image.</p><p><a href=/upgrade.html>Back</a></p>")
 		return
 	}
 	f := res.Files[0]
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	fmt.Fprintf(w, "<!doctype html><title>Firmware</title><link rel=stylesheet href=/style.css><main><h1>Image received</h1>"+
-		"<p>%s: %d bytes, SHA-256 <code>%s</code>.</p><p>The demo does not flash images. <a href=/upgrade.html>Back</a></p></main>\n",
-		html.EscapeString(f.ClientName), f.Size, f.SHA256)
+	if f.Size == 0 {
+		demo.Page(w, http.StatusBadRequest, "Firmware", "upgrade.html", "<h1>Empty image</h1><p>"+html.EscapeString(f.ClientName)+
+			" has no bytes: it cannot be a firmware image.</p><p><a href=/upgrade.html>Back</a></p>")
+		return
+	}
+	demo.Page(w, http.StatusOK, "Firmware", "upgrade.html", fmt.Sprintf("<h1>Image received</h1>"+
+		"<p>%s: %d bytes, SHA-256 <code>%s</code>.</p><p class=note>The demo does not flash images.</p><p><a href=/upgrade.html>Back</a></p>",
+		html.EscapeString(f.ClientName), f.Size, f.SHA256))
 }

@@ -259,7 +259,12 @@ func New(cfg Config) (*Server, error) {
 		s.router, h, policies = rt, rt, rt
 		if cfg.Route == "" {
 			rt.action("upgrade", http.HandlerFunc(demoUpgrade))
+			rt.action("network", demo.Network)
 		}
+	}
+	if demoUI {
+		// Every error answer of the demo is a page in its layout.
+		h = demo.ErrorPages(h)
 	}
 	if cfg.AccessLog != nil {
 		s.access = newAccessLog(cfg.AccessLog)

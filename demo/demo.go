@@ -39,8 +39,10 @@ const logDir = "logs"
 func FS() fs.FS { return newFS(LogSize) }
 
 // Routes is the demo's route.txt: the firmware upgrade form posts to an
-// upload route, everything else is files.
+// upload route, the network form to the action Network, everything else
+// is files.
 const Routes = `route uri=/action/upgrade methods=POST handler=upload limit-body=64MiB
+route uri=/action/network methods=POST handler=action
 route uri=/
 `
 

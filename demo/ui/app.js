@@ -127,7 +127,13 @@
     });
   }
 
+  // The curl lines of the logs page name the host the page came from.
+  function origins() {
+    for (const el of document.querySelectorAll(".origin")) el.textContent = location.origin;
+  }
+
   loadStatus();
   networkForm();
   logTail();
+  origins();
 })();
