@@ -23,10 +23,16 @@
 //     acknowledges while a write is blocked count as progress, so a slow but
 //     alive client finishes while a vanished or zero-window one is cut;
 //   - keep-alive idle by IdleTimeout;
-//   - the kernel's dead-peer detection backs all of it: short TCP keepalive
-//     and TCP_USER_TIMEOUT on every accepted socket;
+//   - the governor, not the kernel, judges a peer that sends nothing back:
+//     alive but not reading (stall) or gone (dead-peer), from TCP_INFO; short
+//     TCP keepalive finds an idle dead peer, and TCP_USER_TIMEOUT is set
+//     only at a graceful close, to bound the orphan;
 //   - every close caused by a stall, a timeout or a dead peer is abortive
-//     (SO_LINGER 0), so no orphan socket is left holding a send buffer;
+//     (SO_LINGER 0): the peer, if still there, receives a RST, and no orphan
+//     socket is left holding a send buffer;
+//   - HTTP/2 connections are multiplexed: each stream has its own body and
+//     response rules and is reset alone when one expires;
+//   - every time kept is monotonic, so a wall clock that steps changes none;
 //   - caps on connections, global and per IP, evict the oldest idle
 //     keep-alive connection under pressure and refuse with a fast 503 when
 //     nothing can be evicted.

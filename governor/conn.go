@@ -64,6 +64,7 @@ type Conn struct {
 	sockWrite  time.Time
 	acked      uint64       // kernel bytes_acked seen last while a write was blocked
 	held       int64        // bytes an alive peer with a closed window may hold, seen then; 0 otherwise
+	behind     time.Time    // a write blocked past a wake-up: the peer's last acknowledged progress since; zero when it keeps up
 	writeStart time.Time    // when the write under way was (re)issued
 	early      string       // start of the first write made before BeginRequest
 	begun      bool         // BeginRequest was called for the current request

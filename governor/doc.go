@@ -15,8 +15,15 @@
 //     cut into chunks so a deadline measures a stall and never a whole
 //     transfer, and abortive close (SO_LINGER 0) for every close caused by a
 //     stall, a timeout or a dead peer;
-//   - the kernel's dead-peer detection: TCP keepalive with short values and
-//     TCP_USER_TIMEOUT on every accepted socket;
+//   - the verdict on a peer that sends nothing back: alive but not reading
+//     (its kernel answers window probes: CauseStall) or gone (data
+//     retransmitted or probes unanswered: CauseDeadPeer), from TCP_INFO;
+//     the kernel is only a backstop: TCP keepalive finds an idle dead peer,
+//     but TCP_USER_TIMEOUT, which cannot tell a slow reader from a dead
+//     one, is not set while a connection lives (see Options.UserTimeout);
+//   - the streams of a multiplexed (HTTP/2) connection (Stream), each with
+//     its own body and response rules;
+//   - one monotonic clock (Options.Clock): wall time only for display;
 //   - the live connection Table (Snapshot, Kill) that every other component
 //     reads, with close counts by cause.
 //
@@ -24,20 +31,25 @@
 // a Conn where it is: BeginRequest when a request's header has been parsed,
 // BodyDone when its body has been read to the end, Idle when a keep-alive
 // connection waits for the next request, Hijacked when the protocol layer
-// gives the connection away. From those calls the Conn derives which rule
-// bounds its next read:
+// gives the connection away, Multiplexed when requests are multiplexed on it
+// (HTTP/2: then OpenStream per request, Active and Idle as streams open and
+// close). From those calls the Conn derives which rule bounds its next read:
 //
 //	handshake  accept (TLS listener) .. handshake done   HandshakeTimeout, total
 //	header     accept or first byte after idle .. header  HeaderTimeout, total
 //	body       each read of a request body                StallTimeout per read, BodyMinRate, TransferTimeout
 //	handler    reads while the handler runs (no body left) none: the peer owes nothing; keepalive watches it
 //	idle       after a response, before the next request  IdleTimeout, total
+//	streams    multiplexed, streams open                  none on the conn: each Stream has the body rules
 //
 // Every write, in any phase, is bounded by StallTimeout: a write of at most
 // WriteChunk bytes must make progress within StallTimeout. On Linux progress
 // also counts the peer's acknowledgements (TCP_INFO bytes_acked) while a write
 // is blocked, so a slow but alive reader behind large kernel buffers is never
-// mistaken for a dead one, while a zero-window or vanished peer is cut.
+// mistaken for a dead one, while a zero-window or vanished peer is cut with a
+// RST. An alive peer with a closed window that holds more than
+// ZeroWindowHeld bytes gets more time (Options.ZeroWindowTimeout): it may be
+// draining a large receive buffer, with nothing on the wire meanwhile.
 //
 // Deadlines set by callers through SetReadDeadline/SetWriteDeadline (net/http
 // uses them to interrupt its background read; handlers use them through

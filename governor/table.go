@@ -171,8 +171,9 @@ func (c *Conn) ackedProgress(k *TCPInfo, now time.Time, since time.Duration) tim
 	if prev != k.BytesAcked && (prev != 0 || k.Unacked > 0 && k.SendWindow > 0) {
 		// The first look cannot compare: acknowledgements arriving for
 		// data in flight through an open window are progress.
-		c.progress(now.Add(-k.LastAckRecv))
-		return min(since, k.LastAckRecv)
+		at := ackedAt(k, now)
+		c.progress(at)
+		return min(since, now.Sub(at))
 	}
 	if (k.UnackedBytes > 0 || k.SendWindow == 0 && k.Probes > 0) && k.LastAckRecv > since {
 		return k.LastAckRecv

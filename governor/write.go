@@ -104,10 +104,16 @@ type writerOnly struct{ io.Writer }
 
 func (c *Conn) beginWrite(base *time.Time, p []byte) error {
 	now := c.t.now()
-	if base.IsZero() {
-		*base = now
-	}
 	c.mu.Lock()
+	if base.IsZero() {
+		// A new write is measured from now, unless the peer is behind: a
+		// write blocked since its last acknowledged progress, and room in
+		// the kernel's buffer since is not the peer's progress.
+		*base = now
+		if !c.behind.IsZero() {
+			*base = c.behind
+		}
+	}
 	if !c.tls && (c.mode == modeHeader || (c.mode == modeRequest && !c.begun)) && c.early == "" && len(p) > 0 {
 		c.early = string(p[:min(len(p), 64)])
 	}
@@ -148,6 +154,15 @@ func (c *Conn) endWrite(m int, err error, base *time.Time) (retry bool) {
 		if c.mode == modeRequest {
 			c.respBytes += int64(m)
 		}
+		if !timeout && !c.behind.IsZero() {
+			// The peer was behind: the write completed into room in the
+			// kernel's buffer, which is progress only if the peer
+			// acknowledged something since.
+			if k = tcpInfoOutq(c.tcp, false); k != nil && k.BytesAcked == c.acked {
+				return false
+			}
+			c.behind = time.Time{}
+		}
 		// A write cut short by a wake-up moved its bytes at some time since
 		// it was issued: date that progress by the issue, not by the wake.
 		// Where the peer's acknowledgements are seen, bytes that only went
@@ -170,14 +185,15 @@ func (c *Conn) endWrite(m int, err error, base *time.Time) (retry bool) {
 		if k.BytesAcked != c.acked {
 			// The peer acknowledged data since the last look: progress,
 			// dated by the last acknowledgement's arrival, not by this
-			// wake-up.
+			// wake-up (see ackedAt).
 			c.acked = k.BytesAcked
-			at := now.Add(-k.LastAckRecv)
+			at := ackedAt(k, now)
 			if at.After(*base) {
 				*base = at
 			}
 			c.progress(at)
 		}
+		c.behind = *base
 		// An alive peer whose window is closed may be a slow reader
 		// draining a large buffer (see zeroWindowAllowance).
 		c.held = 0
@@ -192,4 +208,12 @@ func (c *Conn) endWrite(m int, err error, base *time.Time) (retry bool) {
 		return false // the caller's deadline
 	}
 	return !c.closed.Load()
+}
+
+// ackedAt dates the newest acknowledgement of data that k shows: the last
+// acknowledgement's arrival, unless data was last sent before it (a closed
+// window): an answer to a window probe acknowledges no byte, so the bytes
+// were acknowledged when the last data sent was, not later.
+func ackedAt(k *TCPInfo, now time.Time) time.Time {
+	return now.Add(-max(k.LastAckRecv, k.LastDataSent))
 }
