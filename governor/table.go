@@ -115,6 +115,12 @@ type ConnInfo struct {
 	Rule          Cause         // the cause that deadline closes for
 	Kernel        *TCPInfo      // the kernel's view (Linux TCP sockets), nil elsewhere
 	StreamRows    []StreamInfo  // the open streams of a multiplexed (HTTP/2) connection
+	// Held is, for a peer that is alive (it answers window probes) but has
+	// its window closed, the bytes it may hold unread in its receive
+	// buffer; zero otherwise. Over ZeroWindowHeld it may be a slow reader
+	// draining a large buffer, and its writes get more time (see
+	// Options.ZeroWindowTimeout).
+	Held int64
 }
 
 // Info returns the connection's row as a Snapshot shows it; now and wall
@@ -152,6 +158,9 @@ func (c *Conn) Info(now, wall time.Time) ConnInfo {
 		ci.Kernel = tcpInfo(c.tcp)
 		if k := ci.Kernel; k != nil {
 			ci.SinceProgress = c.ackedProgress(k, now, ci.SinceProgress)
+			if k.SendWindow == 0 && k.State == "ESTABLISHED" && !writeStalledGone(k) && ci.Phase == PhaseWrite {
+				ci.Held = int64(min(k.BytesAcked, uint64(ci.BytesOut)))
+			}
 		}
 	}
 	ci.Start = wall.Add(-ci.Age)

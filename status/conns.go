@@ -49,6 +49,9 @@ type Row struct {
 	// StreamRows are the open streams of a multiplexed (HTTP/2)
 	// connection, each with its own phase, bytes and rule.
 	StreamRows []StreamRow `json:"stream_rows,omitempty"`
+	// HeldBytes is, for an alive peer with its window closed, what it may
+	// hold unread (governor.ConnInfo.Held); omitted otherwise.
+	HeldBytes int64 `json:"held_bytes,omitempty"`
 }
 
 // StreamRow is one HTTP/2 stream of a Row.
@@ -167,6 +170,7 @@ func NewRow(c governor.ConnInfo, now time.Time) Row {
 		BytesOut:             c.BytesOut,
 		AgeSeconds:           c.Age.Seconds(),
 		SinceProgressSeconds: c.SinceProgress.Seconds(),
+		HeldBytes:            c.Held,
 	}
 	if !c.Deadline.IsZero() {
 		d := c.Deadline
@@ -257,6 +261,7 @@ func (r Row) ConnInfo(now time.Time) governor.ConnInfo {
 		c.StreamRows = append(c.StreamRows, si)
 	}
 	c.Streams = int64(len(r.StreamRows))
+	c.Held = r.HeldBytes
 	if k := r.Kernel; k != nil {
 		c.Kernel = &governor.TCPInfo{
 			State:        k.State,

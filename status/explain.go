@@ -30,6 +30,11 @@ func Stuck(c governor.ConnInfo) bool {
 		}
 		return false
 	}
+	if c.Held > governor.ZeroWindowHeld && c.DeadlineIn > 0 {
+		// Alive, window closed, much unread data: a slow reader draining a
+		// large buffer looks exactly so; its deadline bounds it.
+		return false
+	}
 	return c.SinceProgress >= StuckAfter
 }
 
@@ -78,6 +83,12 @@ func Explain(c governor.ConnInfo) string {
 			// that vanished while its window was closed.
 			return fmt.Sprintf("zero window and %s unanswered for %s — probably gone",
 				plural(int(k.Probes), "window probe"), secs(k.LastAckRecv))
+		case c.Held > governor.ZeroWindowHeld:
+			s := fmt.Sprintf("window closed for %s while the peer holds %s unread: a slow reader draining a large buffer (or a stopped one)", since, bytesText(c.Held))
+			if c.DeadlineIn > 0 {
+				s += ", cut in " + secs(c.DeadlineIn) + " without progress"
+			}
+			return s
 		case k.SendWindow == 0 && k.State == "ESTABLISHED" &&
 			(c.Phase == governor.PhaseWrite || k.NotSent > 0 || k.Probes > 0):
 			s := "zero window: peer not reading for " + since

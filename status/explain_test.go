@@ -37,6 +37,10 @@ func TestExplain(t *testing.T) {
 			governor.ConnInfo{Phase: governor.PhaseWrite, SinceProgress: s(0.3),
 				Kernel: &governor.TCPInfo{State: "ESTABLISHED", SendWindow: 0, Probes: 1, NotSent: 4 << 20, LastAckRecv: s(1.2)}},
 			"", false},
+		{"an alive peer holding much unread data behind a closed window is a slow reader, not stuck",
+			governor.ConnInfo{Phase: governor.PhaseWrite, SinceProgress: s(44.6), Deadline: time.Unix(1e9, 0), DeadlineIn: s(75.4), Rule: governor.CauseStall, Held: 4 << 20,
+				Kernel: &governor.TCPInfo{State: "ESTABLISHED", SendWindow: 0, NotSent: 4 << 20}},
+			"window closed for 44.6 s while the peer holds 4 MiB unread: a slow reader draining a large buffer (or a stopped one), cut in 75.4 s without progress", false},
 		{"an HTTP/2 connection is stuck when one of its streams is",
 			governor.ConnInfo{Phase: governor.PhaseStreams, SinceProgress: s(0.1), StreamRows: []governor.StreamInfo{
 				{ID: 1, Phase: governor.PhaseWrite, SinceProgress: s(0.2)},
