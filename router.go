@@ -332,14 +332,14 @@ func (rt *router) redirect(w http.ResponseWriter, r *http.Request, rule *route.R
 		http.Redirect(w, r, "https://"+host+r.URL.RequestURI(), http.StatusMovedPermanently)
 		return
 	}
-	code := http.StatusFound
-	for status, to := range rule.Redirects {
+	for _, status := range rule.RedirectOrder { // file order: the same target every time
+		to := rule.Redirects[status]
 		if status >= 300 && status < 400 {
 			http.Redirect(w, r, to, status)
 			return
 		}
 		if status == 0 {
-			http.Redirect(w, r, to, code)
+			http.Redirect(w, r, to, http.StatusFound)
 			return
 		}
 	}

@@ -382,3 +382,23 @@ func TestRouterAllocs(t *testing.T) {
 		t.Error("the action was never served")
 	}
 }
+
+// TestRedirectPicksInFileOrder: a handler=redirect rule with several
+// redirect= targets answers with the first 3xx (or "*") the file gives,
+// every time (a map's order would pick either).
+func TestRedirectPicksInFileOrder(t *testing.T) {
+	dir := t.TempDir()
+	routes := "route uri=/one redirect=301@/a redirect=/b handler=redirect\n" +
+		"route uri=/two redirect=/b redirect=301@/a handler=redirect\n"
+	os.WriteFile(filepath.Join(dir, "route.txt"), []byte(routes), 0o644)
+	_, addr := startLoopback(t, Config{Root: dir, Route: filepath.Join(dir, "route.txt")})
+	c := &http.Client{Timeout: 5 * time.Second, CheckRedirect: noRedirects, Transport: &http.Transport{DisableKeepAlives: true}}
+	for range 20 {
+		for p, want := range map[string]string{"/one": "301 /a", "/two": "302 /b"} {
+			resp, _ := rawGet(t, c, "http://"+addr+p)
+			if got := fmt.Sprintf("%d %s", resp.StatusCode, resp.Header.Get("Location")); got != want {
+				t.Fatalf("GET %s: %s, want %s", p, got, want)
+			}
+		}
+	}
+}

@@ -98,9 +98,9 @@ func peerGone(k *TCPInfo, o *Options) bool {
 	if k == nil {
 		return false
 	}
-	if k.State == "CLOSE" {
-		return true
-	}
+	// A socket the kernel already closed (CLOSE) was most likely reset by
+	// the peer: a kernel abort (keepalive) fails a read with ETIMEDOUT,
+	// which classify reports as dead-peer itself.
 	idle, intvl := keepAliveSeconds(o)
 	silent := k.LastAckRecv
 	switch {

@@ -179,8 +179,8 @@ func (c *Conn) HandshakeDone() {
 // Multiplexed tells the Conn that its requests are multiplexed (HTTP/2,
 // chosen by ALPN): it ends the handshake phase, if any, and from now on
 // the connection itself has no header or body rules. It is idle, bounded by
-// IdleTimeout (plus a second's grace, so that the protocol's own idle
-// timer, which closes gracefully, acts first), while no stream is open;
+// IdleTimeout (plus MuxIdleGrace, so that the protocol's own idle timer,
+// which sends GOAWAY, acts first), while no stream is open;
 // Active and Idle say when streams are open. Each request is a Stream
 // (OpenStream) with its own body and response rules. Writes stay bounded by
 // the stall timeout.
@@ -197,9 +197,11 @@ func (c *Conn) Multiplexed() {
 }
 
 // MuxIdleGrace is how long after IdleTimeout the governor closes an idle
-// multiplexed connection itself, if the protocol layer (HTTP/2's idle
-// timer, which sends GOAWAY first) has not.
-const MuxIdleGrace = time.Second
+// multiplexed connection itself, if the protocol layer has not: HTTP/2's
+// idle timer sends GOAWAY at IdleTimeout and waits a second more for the
+// client to close; a client that is gone (its keepalive probes unanswered)
+// is cut then, abortively, and one that is there but silent closed.
+const MuxIdleGrace = 250 * time.Millisecond
 
 // BeginRequest tells the Conn that a request header has been parsed and a
 // handler is about to run. l bounds this request's body and response (zero

@@ -113,11 +113,11 @@ type Options struct {
 	// acknowledged data: a slow reader behind a large receive buffer
 	// (many MiB, as autotuning gives a client that started fast) reopens
 	// its window only after draining a good part of it, with nothing on
-	// the wire meanwhile. Such a write is allowed StallTimeout per MiB the
-	// peer may hold, at least StallTimeout and at most ZeroWindowTimeout; a
-	// peer holding a MiB or less, a peer whose probes or data go
-	// unanswered, and every read are bounded by StallTimeout. Zero means
-	// 4 × StallTimeout; negative means StallTimeout (no allowance).
+	// the wire meanwhile. A write to a peer holding more than
+	// ZeroWindowHeld unread is allowed ZeroWindowTimeout; a peer holding
+	// less, a peer whose probes or data go unanswered, and every read are
+	// bounded by StallTimeout. Zero means 4 × StallTimeout; less than
+	// StallTimeout means StallTimeout (no allowance).
 	ZeroWindowTimeout time.Duration
 
 	// Clock is the time source; nil means SystemClock. Every time the

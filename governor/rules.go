@@ -38,31 +38,35 @@ func (c *Conn) writeRuleLocked(base time.Time) (time.Time, Cause) {
 		stall = c.lim.StallTimeout
 		dl, cause = transferRule(&c.lim, base, c.respStart, c.respBytes, c.lim.MinRate)
 	}
-	if cause == CauseStall && c.held > 0 {
+	if cause == CauseStall && c.held > ZeroWindowHeld {
 		dl = base.Add(zeroWindowAllowance(stall, c.held, c.t.opts.ZeroWindowTimeout))
 	}
 	return dl, cause
 }
 
 // ZeroWindowHeld is the amount of acknowledged data a peer must hold
-// before a closed window earns it more than the stall timeout: a reader
-// holding less reopens its window (the kernel does once it has freed a
-// sixteenth of its buffer, or a segment) well within the stall timeout
-// unless it reads slower than a few KB/s, or not at all.
-const ZeroWindowHeld = 1 << 20
+// unread before a closed window earns it more than the stall timeout: a
+// reader holding less reopens its window (the kernel does once it has
+// freed a sixteenth of its buffer, or a segment) within the stall timeout
+// unless it reads slower than a few KB/s, or not at all. Measured here: a
+// reader that stops after reading 64 KiB, or a MiB, holds 0.1-1.3 MiB; curl
+// --limit-rate 40k..200k, after its fast start, 4-5 MiB, which it takes a
+// minute or more to drain far enough to reopen its window.
+const ZeroWindowHeld = 2 << 20
 
 // zeroWindowAllowance is how long a write to a peer that is alive (it
 // answers the kernel's window probes) but has its window closed may go
-// without acknowledged progress: the stall timeout per ZeroWindowHeld bytes
-// the peer may hold in its receive buffer, at least the stall timeout and
-// at most limit (Options.ZeroWindowTimeout). A slow reader behind a large receive buffer (curl
-// --limit-rate after a fast start has one of many MiB) keeps its window
-// closed until it has drained a good part of it, which takes minutes at
-// 40 KB/s, with nothing on the wire but probes; a stopped reader looks the
-// same, so it is cut at the same bound.
+// without acknowledged progress: the stall timeout, or limit
+// (Options.ZeroWindowTimeout) when the peer holds more than ZeroWindowHeld
+// unread. A slow reader behind a large receive buffer keeps its window
+// closed until it has drained a good part of it, with nothing on the wire
+// but probes; a stopped reader with as large a buffer looks the same, so
+// it is cut at the same bound.
 func zeroWindowAllowance(stall time.Duration, held int64, limit time.Duration) time.Duration {
-	d := time.Duration(float64(stall) * float64(held) / ZeroWindowHeld)
-	return max(stall, min(d, limit))
+	if held > ZeroWindowHeld {
+		return max(stall, limit)
+	}
+	return stall
 }
 
 // transferRule combines the stall, min-rate and cap rules of a body or

@@ -156,15 +156,15 @@ func (s *Server) refuseBody(x *exchange, r *http.Request) {
 	x.responseWriter.Header().Set("Connection", "close")
 	http.Error(&x.responseWriter, "413 request body too large", http.StatusRequestEntityTooLarge)
 	if r.ProtoMajor == 1 {
-		lingerClose(x.responseWriter.ResponseWriter)
+		lingerClose(x.responseWriter.ResponseWriter, r.ContentLength)
 	}
 }
 
 // Lingering close bounds: what lingerClose reads and discards of a body
 // it refused before it closes, and for how long.
 const (
-	lingerBytes = 1 << 20
-	lingerTime  = time.Second
+	lingerBytes = 16 << 20
+	lingerTime  = 2 * time.Second
 )
 
 // lingerClose takes over an HTTP/1 connection whose response is written
@@ -173,7 +173,7 @@ const (
 // to lingerTime or lingerBytes, and closes. Closing with the body unread
 // in the kernel's buffer would send a RST, which can destroy the response
 // before the client reads it.
-func lingerClose(w http.ResponseWriter) {
+func lingerClose(w http.ResponseWriter, n int64) {
 	nc, _, err := http.NewResponseController(w).Hijack()
 	if err != nil {
 		return
@@ -183,7 +183,10 @@ func lingerClose(w http.ResponseWriter) {
 		cw.CloseWrite()
 	}
 	nc.SetReadDeadline(time.Now().Add(lingerTime))
-	io.CopyN(io.Discard, nc, lingerBytes)
+	if n < 0 || n > lingerBytes {
+		n = lingerBytes
+	}
+	io.CopyN(io.Discard, nc, n)
 }
 
 // unanswered answers a request whose handler wrote nothing, when the

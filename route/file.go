@@ -32,10 +32,14 @@ type Rule struct {
 	Dir       string // dir=
 	// Redirects maps a response status to a URI (redirect=STATUS@URI);
 	// status 0 stands for "*", any status. HTTPS is set by redirect=https.
-	Redirects map[int]string
-	HTTPS     bool
-	Policy    Policy // vigil's extensions: limit-body=, stall-timeout=, …
-	Source    string // "route.txt:12", for errors and logs
+	// RedirectOrder is the statuses in the order the file first gave them,
+	// so that a handler=redirect rule with several picks the same one
+	// every time: the first 3xx or "*".
+	Redirects     map[int]string
+	RedirectOrder []int
+	HTTPS         bool
+	Policy        Policy // vigil's extensions: limit-body=, stall-timeout=, …
+	Source        string // "route.txt:12", for errors and logs
 
 	// MethodsGiven is set when methods= was given. A rule that guards (auth=
 	// or abilities=) without methods= guards every method: see Rules.
@@ -289,6 +293,9 @@ func (r *Rule) setRedirect(val string) error {
 	}
 	if r.Redirects == nil {
 		r.Redirects = map[int]string{}
+	}
+	if _, seen := r.Redirects[code]; !seen {
+		r.RedirectOrder = append(r.RedirectOrder, code)
 	}
 	r.Redirects[code] = uri
 	return nil
