@@ -18,16 +18,28 @@
 //     target sends into the cut;
 //   - the kernel's view of sockets (Sockets, WaitGone), read from `ss`,
 //     including orphaned sockets that no process holds any more;
-//   - client-side fault scenarios on a plain net.Conn (Slowloris, SlowBody,
-//     StopReading, ResetMidBody, IdleHold), each reporting a Result: bytes
-//     sent and received, the status code seen, how the connection ended (FIN,
-//     RST or still open) and how long the server held it.
+//   - client-side fault scenarios (Slowloris, SlowBody, StopReading,
+//     ResetMidBody, IdleHold), each reporting a Result: bytes sent and
+//     received, the status code seen, how the connection ended (FIN, RST or
+//     still open) and how long the server held it;
+//   - the three modes every scenario runs in (Mode): HTTP/1.1, HTTP/1.1 over
+//     TLS and HTTP/2 over TLS, by ALPN and without verifying the server's
+//     certificate (devices are self-signed). A scenario speaks the protocol
+//     of the connection it is given (ModeOf); resets and cable pulls act on
+//     the TCP connection under TLS (TCP);
+//   - a raw HTTP/2 client (H2Client) that writes frames by hand and reads
+//     the server's, and the HTTP/2 attacks built on it (H2Idle,
+//     H2ZeroWindow, H2RapidReset, H2ContinuationFlood, H2SettingsFlood,
+//     H2PingFlood, H2HugeHeaders), whose Results add the GOAWAY code, the
+//     RST_STREAMs and the PINGs answered.
 //
 // It is used by the tests of the server and by `vigil hangcheck`; serving
 // code never imports it. It imports the standard library and
-// golang.org/x/sys/unix only: not net/http (responses are parsed by a tiny
-// bounded reader of its own) and no package of this module. Its API does not
-// depend on package testing.
+// golang.org/x/sys/unix only: not net/http (HTTP/1.1 responses are parsed
+// by a tiny bounded reader of its own; HTTP/2 requests are HPACK literals
+// and of a response only :status is decoded, with the client's dynamic
+// table size set to 0 so no HPACK state is needed) and no package of this
+// module. Its API does not depend on package testing.
 //
 // # Privileges and safety
 //

@@ -68,6 +68,20 @@ type Result struct {
 	// scenario's stall, from the moment each scenario documents until the
 	// end was observed (or the context ended).
 	Held time.Duration
+
+	// The fields below are filled by HTTP/2 scenarios only.
+
+	// GoAway names the error code of the server's GOAWAY frame
+	// ("NO_ERROR", "ENHANCE_YOUR_CALM", ...); empty when none came.
+	GoAway string
+	// Resets counts the server's RST_STREAM frames; ResetCode names the
+	// code of one of them.
+	Resets    int
+	ResetCode string
+	// Streams counts the streams the scenario opened.
+	Streams int
+	// PingAcks counts the server's answers to the client's PINGs.
+	PingAcks int
 }
 
 // session is one scenario on one connection: it counts bytes, bounds every
@@ -240,10 +254,19 @@ func (s *session) fail(err error) (Result, error) {
 // If the server answers (say 408), Slowloris reads the response and, when
 // the server announces a close, waits for it. Held runs from the first byte
 // sent. c is not closed, and its deadlines are left set.
+//
+// On an HTTP/2 connection (see Mode) Slowloris sends the preface and its
+// SETTINGS, then a HEADERS frame for GET / whose 16,000-byte payload it
+// trickles one byte per every, so no frame ever completes; it answers
+// nothing meanwhile (it cannot write between two bytes of one frame). Held
+// runs from the preface to the end, and GoAway tells what the server said.
 func Slowloris(ctx context.Context, c net.Conn, every time.Duration) (res Result, err error) {
 	defer func() { err = prefix("slowloris", err) }()
 	if every <= 0 {
 		return Result{}, fmt.Errorf("every %v is not positive", every)
+	}
+	if ModeOf(c) == H2 {
+		return h2Slowloris(ctx, c, every)
 	}
 	s, done := newSession(ctx, c)
 	defer done()
@@ -276,10 +299,20 @@ func Slowloris(ctx context.Context, c net.Conn, every time.Duration) (res Result
 // "open" unless the server announced a close, which SlowBody then waits
 // for. Held runs from the end of the request head. c is not closed, and its
 // deadlines are left set.
+//
+// On an HTTP/2 connection SlowBody sends the POST as a HEADERS frame on
+// stream 1 and the body as DATA frames of chunk bytes, one per every, until
+// the server resets the stream (RST_STREAM, counted in Resets), answers it,
+// or ends the connection. Held then runs to the stream's end, and Ended is
+// the connection's state at that moment ("open" when only the stream was
+// reset).
 func SlowBody(ctx context.Context, c net.Conn, path string, size int64, chunk int, every time.Duration) (res Result, err error) {
 	defer func() { err = prefix("slow body", err) }()
 	if size < 0 || chunk <= 0 || every <= 0 {
 		return Result{}, fmt.Errorf("size %d, chunk %d, every %v: need size >= 0, chunk > 0, every > 0", size, chunk, every)
+	}
+	if ModeOf(c) == H2 {
+		return h2SlowBody(ctx, c, path, size, chunk, every)
 	}
 	s, done := newSession(ctx, c)
 	defer done()
@@ -331,19 +364,26 @@ func SlowBody(ctx context.Context, c net.Conn, path string, size int64, chunk in
 // means the server's FIN arrived (possible only once everything it sent fits
 // in the client's buffer: a FIN queues behind unsent data, so a server cannot
 // close a zero-window connection in order); CLOSE means it reset. c must
-// implement syscall.Conn (a *net.TCPConn does); dial it with a small
-// DialOptions.RecvBuf to reach the zero window after few bytes. Held runs
-// from the moment reading stopped. c is not closed, and its deadlines are
-// left set.
+// be a TCP connection or run on one (a *tls.Conn does: see TCP); dial it
+// with a small DialOptions.RecvBuf to reach the zero window after few
+// bytes. Held runs from the moment reading stopped. c is not closed, and
+// its deadlines are left set.
+//
+// On an HTTP/2 connection StopReading grants the server the largest
+// windows, sends the GET on stream 1, and stops reading the socket once the
+// response header and readFirst bytes of DATA are in: the stall is at the
+// TCP level, below HTTP/2's own flow control.
 func StopReading(ctx context.Context, c net.Conn, path string, readFirst int64) (res Result, err error) {
 	defer func() { err = prefix("stop reading", err) }()
-	sc, ok := c.(syscall.Conn)
-	if !ok || readFirst < 0 {
-		return Result{}, fmt.Errorf("need a syscall.Conn (got %T) and readFirst >= 0 (got %d)", c, readFirst)
+	if readFirst < 0 {
+		return Result{}, fmt.Errorf("need readFirst >= 0 (got %d)", readFirst)
 	}
-	rc, err := sc.SyscallConn()
+	rc, err := rawConn(c)
 	if err != nil {
 		return Result{}, err
+	}
+	if ModeOf(c) == H2 {
+		return h2StopReading(ctx, c, rc, path, readFirst)
 	}
 	s, done := newSession(ctx, c)
 	defer done()
@@ -363,33 +403,38 @@ func StopReading(ctx context.Context, c net.Conn, path string, readFirst int64) 
 		}
 	}
 	s.held = time.Now()
-	steps := int(time.Until(s.deadline)/tcpInfoEvery) + 2
+	ended, err := watchState(s.ctx, s.deadline, rc)
+	s.finish(ended)
+	return s.res, err
+}
+
+// watchState polls the TCP state of the socket behind rc every
+// tcpInfoEvery until the server's FIN (CLOSE-WAIT: "fin") or reset (CLOSE:
+// "rst") arrived, or ctx ends ("open").
+func watchState(ctx context.Context, deadline time.Time, rc syscall.RawConn) (string, error) {
+	steps := int(time.Until(deadline)/tcpInfoEvery) + 2
 	for range steps {
 		state, err := tcpState(rc)
 		if err != nil {
-			s.finish("")
-			return s.res, err
+			return "", err
 		}
 		switch state {
 		case tcpCloseWait:
-			s.finish(EndedFIN)
-			return s.res, nil
+			return EndedFIN, nil
 		case tcpClose:
-			s.finish(EndedRST)
-			return s.res, nil
+			return EndedRST, nil
 		}
 		t := time.NewTimer(tcpInfoEvery)
 		select {
-		case <-s.ctx.Done():
+		case <-ctx.Done():
 		case <-t.C:
 		}
 		t.Stop()
-		if s.ctx.Err() != nil {
+		if ctx.Err() != nil {
 			break
 		}
 	}
-	s.finish(EndedOpen)
-	return s.res, nil
+	return EndedOpen, nil
 }
 
 // tcpState returns the TCP state of the socket behind rc (TCP_INFO).
@@ -409,13 +454,20 @@ func tcpState(rc syscall.RawConn) (uint8, error) {
 
 // ResetMidBody sends a POST for path on c declaring Content-Length declared,
 // writes send bytes of body, then resets the connection (SO_LINGER 0 and
-// Close), so the server sees a RST in the middle of the body. Bytes still in
-// the client's send buffer at that moment are discarded, not sent. c is
-// always closed on return; the error reports a write that failed first.
-func ResetMidBody(ctx context.Context, c *net.TCPConn, path string, declared, send int64) error {
-	if declared < 0 || send < 0 {
+// Close of the TCP connection under c, so a TLS connection sends no alert),
+// so the server sees a RST in the middle of the body. Bytes still in the
+// client's send buffer at that moment are discarded, not sent. On an
+// HTTP/2 connection the POST is a HEADERS frame on stream 1 and the body
+// DATA frames. c is always closed on return; the error reports a write
+// that failed first.
+func ResetMidBody(ctx context.Context, c net.Conn, path string, declared, send int64) error {
+	tcp, ok := TCP(c)
+	if declared < 0 || send < 0 || !ok {
 		_ = c.Close()
-		return fmt.Errorf("faultkit: reset mid body: declared %d, send %d: need both >= 0", declared, send)
+		return fmt.Errorf("faultkit: reset mid body: declared %d, send %d, %T: need both >= 0 and a TCP connection", declared, send, c)
+	}
+	if ModeOf(c) == H2 {
+		return h2ResetMidBody(ctx, c, tcp, path, declared, send)
 	}
 	s, done := newSession(ctx, c)
 	defer done()
@@ -434,20 +486,30 @@ func ResetMidBody(ctx context.Context, c *net.TCPConn, path string, declared, se
 	if werr != nil {
 		werr = fmt.Errorf("faultkit: reset mid body: write after %d bytes: %w", s.res.Sent, werr)
 	}
-	if err := c.SetLinger(0); err != nil {
-		werr = errors.Join(werr, fmt.Errorf("faultkit: reset mid body: linger: %w", err))
+	return errors.Join(werr, reset(tcp))
+}
+
+// reset closes c abortively (SO_LINGER 0): the peer gets a RST.
+func reset(c *net.TCPConn) error {
+	var err error
+	if lerr := c.SetLinger(0); lerr != nil {
+		err = fmt.Errorf("faultkit: reset mid body: linger: %w", lerr)
 	}
-	if err := c.Close(); err != nil {
-		werr = errors.Join(werr, fmt.Errorf("faultkit: reset mid body: close: %w", err))
+	if cerr := c.Close(); cerr != nil {
+		err = errors.Join(err, fmt.Errorf("faultkit: reset mid body: close: %w", cerr))
 	}
-	return werr
+	return err
 }
 
 // IdleHold sends one GET for path on c, reads the whole response, then holds
 // the connection silently, as an idle keep-alive client would, until the
 // server closes it or ctx ends. Held runs from the end of the response. c is
-// not closed, and its deadlines are left set.
+// not closed, and its deadlines are left set. On an HTTP/2 connection it is
+// H2Idle without chatter.
 func IdleHold(ctx context.Context, c net.Conn, path string) (res Result, err error) {
+	if ModeOf(c) == H2 {
+		return H2Idle(ctx, c, path, 0)
+	}
 	defer func() { err = prefix("idle hold", err) }()
 	s, done := newSession(ctx, c)
 	defer done()
