@@ -35,6 +35,10 @@ type H2Options struct {
 	// it has read the first response's header and at least StopAfter
 	// bytes of DATA, so its TCP window fills and closes (StopReading).
 	StopAfter int64
+	// Deaf delays the read loop until StartReading: the server's frames
+	// pile up in the sockets (and its queues) meanwhile, as they do for a
+	// flooding peer that never reads.
+	Deaf bool
 	// Settings are sent in the client's first SETTINGS frame after its own
 	// (SETTINGS_HEADER_TABLE_SIZE 0 and SETTINGS_ENABLE_PUSH 0, which the
 	// response decoder relies on, and the Window).
@@ -73,6 +77,8 @@ type H2Client struct {
 	cancel   context.CancelFunc
 	stop     func() bool
 	readDone chan struct{} // closed when the read loop ends
+	gate     chan struct{} // closed when the read loop may read
+	gateOnce sync.Once
 
 	wmu     sync.Mutex // serialises writes; never held while waiting
 	pending []byte     // acks the read loop could not write; guarded by wmu
@@ -88,8 +94,9 @@ type H2Client struct {
 	goCode   uint32
 	goLast   uint32
 	pingAcks int
-	pings    int // server PINGs received
-	settings int // server SETTINGS received (not acks)
+	lastAck  uint64 // the payload of the latest PING ack
+	pings    int    // server PINGs received
+	settings int    // server SETTINGS received (not acks)
 	readErr  error
 	stopped  bool // StopAfter reached: the loop no longer reads
 	started  time.Time
@@ -124,8 +131,21 @@ func NewH2Client(ctx context.Context, c net.Conn, opt H2Options) (*H2Client, err
 		cancel()
 		return nil, fmt.Errorf("faultkit: h2: preface: %w", err)
 	}
+	h.gate = make(chan struct{})
+	if !opt.Deaf {
+		close(h.gate)
+	}
 	go h.readLoop()
 	return h, nil
+}
+
+// StartReading starts the read loop of a Deaf client; it is idempotent.
+func (h *H2Client) StartReading() {
+	h.gateOnce.Do(func() {
+		if h.opt.Deaf {
+			close(h.gate)
+		}
+	})
 }
 
 // Close stops the read loop and waits for it; it does not close the
@@ -209,7 +229,13 @@ func (h *H2Client) Ping(n uint64) error {
 // context ends or StopAfter is reached.
 func (h *H2Client) readLoop() {
 	defer close(h.readDone)
-	err := h.readFrames(bufio.NewReaderSize(countReader{h}, 32<<10))
+	var err error
+	select {
+	case <-h.gate:
+		err = h.readFrames(bufio.NewReaderSize(countReader{h}, 32<<10))
+	case <-h.ctx.Done():
+		err = os.ErrDeadlineExceeded
+	}
 	h.mu.Lock()
 	h.readErr = err
 	h.mu.Unlock()
@@ -299,6 +325,9 @@ func (h *H2Client) readFrames(br *bufio.Reader) error {
 		case FramePing:
 			if fh.flags&FlagAck != 0 {
 				h.pingAcks++
+				if len(p) == 8 {
+					h.lastAck = binary.BigEndian.Uint64(p)
+				}
 			} else {
 				h.pings++
 			}
@@ -378,10 +407,13 @@ type H2State struct {
 	// Resets counts RST_STREAM frames received.
 	Resets int
 	// GoAway is set once a GOAWAY arrived, with its code and last stream.
-	GoAway   bool
-	GoCode   uint32
-	GoLast   uint32
+	GoAway bool
+	GoCode uint32
+	GoLast uint32
+	// PingAcks counts the answers to the client's PINGs; LastAck is the
+	// payload of the latest (answers come in order).
 	PingAcks int
+	LastAck  uint64
 	// Pings and Settings count the server's PING and SETTINGS frames
 	// (acks excluded).
 	Pings, Settings int
@@ -403,7 +435,7 @@ func (h *H2Client) State() H2State {
 
 func (h *H2Client) stateLocked() H2State {
 	s := H2State{Sent: h.sent, Received: h.received, Streams: make(map[uint32]Stream, len(h.streams)),
-		Resets: h.resets, GoAway: h.goAway, GoCode: h.goCode, GoLast: h.goLast, PingAcks: h.pingAcks,
+		Resets: h.resets, GoAway: h.goAway, GoCode: h.goCode, GoLast: h.goLast, PingAcks: h.pingAcks, LastAck: h.lastAck,
 		Pings: h.pings, Settings: h.settings, Err: h.readErr, Stopped: h.stopped}
 	select {
 	case <-h.readDone:

