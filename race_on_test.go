@@ -1,0 +1,7 @@
+//go:build race
+
+package vigil
+
+// raceEnabled is set when the tests run under the race detector, which
+// slows the server several times over.
+const raceEnabled = true
