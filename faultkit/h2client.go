@@ -98,7 +98,8 @@ type H2Client struct {
 	pings    int    // server PINGs received
 	settings int    // server SETTINGS received (not acks)
 	readErr  error
-	stopped  bool // StopAfter reached: the loop no longer reads
+	writeErr error // the first failed write
+	stopped  bool  // StopAfter reached: the loop no longer reads
 	started  time.Time
 }
 
@@ -180,6 +181,9 @@ func (h *H2Client) writeLocked(p []byte) error {
 	n, err := h.c.Write(p)
 	h.mu.Lock()
 	h.sent += int64(n)
+	if err != nil && h.writeErr == nil {
+		h.writeErr = err
+	}
 	h.mu.Unlock()
 	return err
 }

@@ -30,13 +30,23 @@ const (
 )
 
 // finishH2 closes the client and turns its last state into a Result for
-// stream id; held is set from since unless zero.
+// stream id; held is set from since unless zero. After a failed write it
+// first waits up to a second for the read loop to see the end.
 func finishH2(h *H2Client, id uint32, since time.Time) (Result, error) {
+	end := time.Now()
+	h.mu.Lock()
+	failed := h.writeErr != nil
+	h.mu.Unlock()
+	if failed {
+		// A write failed: the server closed or reset the connection, and
+		// the read loop is about to see how.
+		h.Wait(time.Now().Add(time.Second), func(s H2State) bool { return s.Done })
+	}
 	h.Close()
 	s := h.State()
 	r := s.result(id)
 	if !since.IsZero() {
-		r.Held = time.Since(since)
+		r.Held = end.Sub(since)
 	}
 	return r, s.unexpected()
 }

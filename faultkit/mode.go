@@ -90,16 +90,27 @@ func (m Mode) Dial(ctx context.Context, addr string, opt DialOptions) (net.Conn,
 // the server picks another protocol (for HTTPS1, a server that picks none
 // speaks HTTP/1.1 all the same). On error c is closed.
 func (m Mode) Client(ctx context.Context, c *net.TCPConn) (net.Conn, error) {
+	return m.ClientConfig(ctx, c, nil)
+}
+
+// ClientConfig is Client with the TLS configuration cfg (its NextProtos
+// replaced by the mode's protocol), for a caller that verifies the
+// server's certificate; a nil cfg verifies nothing, as Client.
+func (m Mode) ClientConfig(ctx context.Context, c *net.TCPConn, cfg *tls.Config) (net.Conn, error) {
 	if !m.TLS() {
 		return c, nil
 	}
 	ctx, cancel := bound(ctx)
 	defer cancel()
-	tc := tls.Client(c, &tls.Config{
-		InsecureSkipVerify: true, // a device's self-signed certificate; see the doc comment
-		NextProtos:         []string{m.ALPN()},
-		ServerName:         "vigil-faultkit",
-	})
+	if cfg == nil {
+		cfg = &tls.Config{
+			InsecureSkipVerify: true, // a device's self-signed certificate; see Client
+			ServerName:         "vigil-faultkit",
+		}
+	}
+	cfg = cfg.Clone()
+	cfg.NextProtos = []string{m.ALPN()}
+	tc := tls.Client(c, cfg)
 	if err := tc.HandshakeContext(ctx); err != nil {
 		_ = c.Close()
 		if strings.Contains(err.Error(), "no application protocol") { // the server's alert 120

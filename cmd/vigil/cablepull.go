@@ -43,12 +43,22 @@ const (
 // the kernel (`ss`, orphans included); for a remote target, until it sends
 // a RST or FIN into the cut. The cut is removed whatever happens.
 func cablePull(ctx context.Context, tg target, o hangcheckOpts, r *row) (err error) {
-	c, err := faultkit.DialTCP(ctx, tg.addr, faultkit.DialOptions{})
+	c, err := tg.dial(ctx, faultkit.DialOptions{})
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	what, err := prepareCut(ctx, c, tg, o, r.Scenario)
+	tcp, _ := faultkit.TCP(c)
+	var what string
+	var h *faultkit.H2Client // h2: it keeps the connection's state until the watch ends
+	if tg.mode == faultkit.H2 {
+		what, h, err = prepareCutH2(ctx, c, tg, o, r.Scenario)
+		if h != nil {
+			defer h.Close() // idempotent
+		}
+	} else {
+		what, err = prepareCut(ctx, c, tg, o, r.Scenario)
+	}
 	if err != nil {
 		return err
 	}
@@ -61,22 +71,26 @@ func cablePull(ctx context.Context, tg target, o hangcheckOpts, r *row) (err err
 		err = errors.Join(err, cut.Restore(ctx))
 	}()
 	w := watchCut(ctx, cut, isLocal(cut.Remote.Addr()))
+	if h != nil {
+		h.Close() // the late check reads the connection itself
+	}
 	// At the cap (not on Ctrl-C), ask a remote target whether it still
 	// holds the connection.
 	if !w.local && w.ended == faultkit.EndedOpen && w.err == nil && !errors.Is(ctx.Err(), context.Canceled) {
-		w.lateCheck(ctx, c, cut)
+		w.lateCheck(ctx, c, tg.mode, cut)
 	}
 	// With the cut still in place our reset goes nowhere; after a late
 	// check it ends the target's socket, the test being over.
-	c.SetLinger(0)
-	c.Close()
+	tcp.SetLinger(0)
+	tcp.Close()
 	r.Held, r.Ended = w.held.Seconds(), w.ended
 	r.Detail = what + "; " + w.describe()
 	return w.err
 }
 
-// prepareCut brings c into the scenario's state and says what it did.
-func prepareCut(ctx context.Context, c *net.TCPConn, tg target, o hangcheckOpts, scenario string) (string, error) {
+// prepareCut brings c (HTTP/1.1, in clear or over TLS) into the
+// scenario's state and says what it did.
+func prepareCut(ctx context.Context, c net.Conn, tg target, o hangcheckOpts, scenario string) (string, error) {
 	dl := time.Now().Add(cutPrepare)
 	if d, ok := ctx.Deadline(); ok && d.Before(dl) {
 		dl = d
@@ -116,6 +130,55 @@ func prepareCut(ctx context.Context, c *net.TCPConn, tg target, o hangcheckOpts,
 			return "", fmt.Errorf("HEAD %s: %w", tg.path, err)
 		}
 		return fmt.Sprintf("HEAD %s answered %d, idle, cut", tg.path, status), nil
+	}
+}
+
+// prepareCutH2 is prepareCut on an HTTP/2 connection: the client it
+// returns (nil on error) keeps the connection's state until closed.
+func prepareCutH2(ctx context.Context, c net.Conn, tg target, o hangcheckOpts, scenario string) (string, *faultkit.H2Client, error) {
+	pctx, cancel := context.WithTimeout(ctx, cutPrepare)
+	defer cancel()
+	opt := faultkit.H2Options{Window: faultkit.MaxWindow, ConnWindow: faultkit.MaxWindow - 65535}
+	if scenario == "cable-pull-header" {
+		opt = faultkit.H2Options{Quiet: true} // nothing may be written inside the half frame
+	}
+	// The client outlives the preparation: it is bounded by the scenario.
+	h, err := faultkit.NewH2Client(ctx, c, opt)
+	if err != nil {
+		return "", nil, err
+	}
+	until, _ := pctx.Deadline()
+	switch scenario {
+	case "cable-pull-download":
+		id, err := h.Request("GET", o.large, false)
+		if err != nil {
+			return "", h, fmt.Errorf("request: %w", err)
+		}
+		s, _ := h.Wait(until, func(s faultkit.H2State) bool {
+			st := s.Streams[id]
+			return st.Data >= cutReadFirst || st.Ended || st.Reset
+		})
+		if st := s.Streams[id]; st.Data < cutReadFirst {
+			return "", h, fmt.Errorf("GET %s: read %d B of the response, then it ended (cable-pull-download needs --large of more than %d KiB)", o.large, st.Data, cutReadFirst>>10)
+		}
+		return fmt.Sprintf("GET %s, read %d KiB, cut", o.large, s.Streams[id].Data>>10), h, nil
+	case "cable-pull-header":
+		frame := faultkit.AppendFrame(nil, faultkit.FrameHeaders, faultkit.FlagEndHeaders|faultkit.FlagEndStream, h.NewStream(),
+			faultkit.HeaderBlock("GET", tg.path, tg.host, faultkit.HeaderField{Name: "user-agent", Value: "vigil-hangcheck"}))
+		if err := h.Write(frame[:len(frame)/2]); err != nil {
+			return "", h, fmt.Errorf("request: %w", err)
+		}
+		return fmt.Sprintf("sent %d B of a %d B HEADERS frame, cut", len(frame)/2, len(frame)), h, nil
+	default: // cable-pull-idle
+		id, err := h.Request("GET", tg.path, false)
+		if err != nil {
+			return "", h, fmt.Errorf("request: %w", err)
+		}
+		s, ok := h.Wait(until, func(s faultkit.H2State) bool { st := s.Streams[id]; return st.Ended || st.Reset })
+		if !ok {
+			return "", h, fmt.Errorf("GET %s: no whole answer: %+v", tg.path, s.Streams[id])
+		}
+		return fmt.Sprintf("GET %s answered %d, idle, cut", tg.path, s.Streams[id].Status), h, nil
 	}
 }
 
@@ -216,13 +279,17 @@ func (w *cutWatch) endedBy() string {
 // servers ignore between requests) is answered by a reset if the target
 // dropped the connection silently, and by anything else if it still holds
 // it.
-func (w *cutWatch) lateCheck(ctx context.Context, c *net.TCPConn, cut *faultkit.HostCut) {
+func (w *cutWatch) lateCheck(ctx context.Context, c net.Conn, m faultkit.Mode, cut *faultkit.HostCut) {
 	if err := cut.Restore(ctx); err != nil {
 		w.err = err
 		return
 	}
 	c.SetDeadline(time.Now().Add(lateReply))
-	_, err := io.WriteString(c, "\r\n")
+	nudge := []byte("\r\n")
+	if m == faultkit.H2 { // a PING: HTTP/2 has no empty line
+		nudge = faultkit.AppendFrame(nil, faultkit.FramePing, 0, 0, []byte("latecheck"[:8]))
+	}
+	_, err := c.Write(nudge)
 	if err == nil {
 		_, err = io.Copy(io.Discard, io.LimitReader(c, 1<<30))
 	}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"embed"
 	"encoding/json"
 	"errors"
@@ -26,18 +27,23 @@ import (
 	"github.com/vigilhttp/vigil/faultkit"
 )
 
-const hangcheckUsage = `usage: vigil hangcheck [flags] URL
+const hangcheckUsage = `usage: vigil hangcheck [flags] URL [URL...]
 
 hangcheck is an attack tool: it opens slow, stalled, reset and flooding
 connections and sends malformed requests. Point it only at servers you own.
 Targets other than loopback addresses are refused unless --i-own-this-target
 is given.
 
+Each URL is http:// (mode http1: HTTP/1.1) or https:// (modes https1:
+HTTP/1.1 over TLS, and h2: HTTP/2, when the target's ALPN offers it; a note
+says when it does not). Give both of a device's URLs to run every scenario
+in all three modes. A device's self-signed certificate needs --insecure.
+
 Each scenario runs on its own connection, bounded by --max-wait, while a probe
-request on a fresh connection is sent about every second. One row per
-scenario: how long the target held the connection, how it ended (fin, rst, or
-open = still open at the cap), whether every probe was served meanwhile and
-the slowest probe's latency.
+request on a fresh connection of the same mode is sent about every second.
+One row per mode and scenario: how long the target held the connection, how
+it ended (fin, rst, or open = still open at the cap), whether every probe
+was served meanwhile, the slowest probe's latency, and the problem found.
 
 Scenarios (--scenarios, comma-separated; default all of them):
   slowloris           a request header trickled one byte a second, never ended
@@ -53,8 +59,24 @@ Scenarios (--scenarios, comma-separated; default all of them):
                       against 127.0.0.x probes come from 127.0.0.254,
                       another client than the flood's, elsewhere from the
                       same address (a per-IP cap may then refuse them)
+                      (http1 and https1)
   replay              the built-in bad-input set (path traversal, framing,
                       oversized and malformed requests), 5s per case
+                      (http1 and https1)
+
+In mode h2 the scenarios above speak HTTP/2 (slowloris: a HEADERS frame
+trickled a byte at a time; slow-body: DATA frames; zero-window: the socket
+not read; idle-hold: an idle connection), and these run too:
+  h2-idle-chatter       idle, with PING, WINDOW_UPDATE and SETTINGS every 1s
+  h2-zero-window        SETTINGS_INITIAL_WINDOW_SIZE 0, 20 GETs of --large,
+                        a PING every 0.5s: the streams must be reset
+  h2-rapid-reset        10000 HEADERS each followed by RST_STREAM
+                        (CVE-2023-44487)
+  h2-continuation-flood HEADERS, then CONTINUATION frames up to 64 MiB
+                        (CVE-2024-27316)
+  h2-settings-flood     100000 SETTINGS frames, not reading the acks
+  h2-ping-flood         100000 PING frames, not reading the answers
+  h2-huge-headers       one request with 1 MiB of headers
 
 "cable-pull" selects the three cable pulls. A cable pull adds an nftables
 table on this host that drops every packet of that one connection (its
@@ -71,15 +93,21 @@ kernel dropped without a packet: seen in the kernel for a target on this
 host, by the counters of a cable pull, or by a reset when a zero-window
 reader reads at the cap), open (still open at the cap).
 
-Exit status 1 when a scenario finds a problem (a probe not served, a
-connection held to the cap, a replay verdict not met).
+PROBLEM says what is wrong: a probe not served, a connection held to the
+cap, a replay verdict not met, zero-window streams never reset. When
+--max-wait is shorter than the target's own bound for a scenario, a
+connection held to the cap is not a problem: the row says so instead. The
+target's bounds come from --timeouts (your guess) or, for vigil, from its
+status page (--admin).
+
+Exit status 1 when a scenario finds a problem.
 
 Flags:
 `
 
 // hangcheckScenarios lists the scenarios in the order they run.
-var hangcheckScenarios = []string{"slowloris", "slow-body", "zero-window", "reset-mid-response", "idle-hold",
-	"cable-pull-download", "cable-pull-header", "cable-pull-idle", "flood", "replay"}
+var hangcheckScenarios = append([]string{"slowloris", "slow-body", "zero-window", "reset-mid-response", "idle-hold",
+	"cable-pull-download", "cable-pull-header", "cable-pull-idle", "flood", "replay"}, h2Scenarios...)
 
 const (
 	// probeEvery is the gap between background probes; the first one is
@@ -96,10 +124,13 @@ const (
 )
 
 // rowFormat prints one row of the table.
-const rowFormat = "%-20s %6s %-5s %-6s %8s  %s\n"
+const rowFormat = "%-6s %-21s %6s %-5s %-6s %8s  %-24s %s\n"
 
-// row is one scenario's outcome, as printed and as JSON.
+// row is one scenario's outcome in one mode, as printed and as JSON.
+// Problem is set when Why names a problem; Note says why a row that looks
+// bad is not one.
 type row struct {
+	Mode     string       `json:"mode"`
 	Scenario string       `json:"scenario"`
 	Held     float64      `json:"held_seconds"`
 	Ended    string       `json:"ended"`
@@ -107,23 +138,29 @@ type row struct {
 	ProbeMS  int64        `json:"probe_ms"`
 	Detail   string       `json:"detail"`
 	Problem  bool         `json:"problem"`
+	Why      string       `json:"why,omitempty"`
+	Note     string       `json:"note,omitempty"`
 	Cases    []replayCase `json:"cases,omitempty"`
 }
 
 // target is where hangcheck connects: a resolved address plus the Host
-// header and path of the URL.
+// header and path of the URL, and the mode of this run.
 type target struct {
-	addr string // ip:port
-	host string // Host header
-	path string // request target of the URL
+	addr   string // ip:port
+	host   string // Host header
+	path   string // request target of the URL
+	scheme string // http or https
+	mode   faultkit.Mode
+	tls    *tls.Config // for a TLS mode; nil verifies nothing (--insecure)
 }
 
 // hangcheckOpts are the parsed flags.
 type hangcheckOpts struct {
-	maxWait time.Duration
-	trickle time.Duration
-	conns   int
-	large   string
+	maxWait  time.Duration
+	trickle  time.Duration
+	conns    int
+	large    string
+	timeouts timeouts // the target's own bounds, as far as known
 }
 
 func hangcheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -142,14 +179,42 @@ func hangcheck(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	list := flags.String("scenarios", "", "comma-separated scenarios to run (default: all)")
 	replayOnly := flags.Bool("replay", false, "run only the bad-input replay set (same as --scenarios replay)")
 	own := flags.Bool("i-own-this-target", false, "allow a target that is not a loopback address: you own it and may attack it")
+	insecure := flags.Bool("insecure", false, "do not verify an https target's certificate (a device's self-signed one)")
+	modeList := flags.String("modes", "http1,https1,h2", "comma-separated modes to run, of those the URLs allow")
+	guess := flags.String("timeouts", "", "the target's own bounds, e.g. header=10s,stall=30s,idle=30s (a guess)")
+	admin := flags.String("admin", "", "read a vigil target's bounds from its admin endpoint (unix:PATH or host:port)")
 	if err := flags.Parse(args); err != nil {
 		if err == flag.ErrHelp {
 			return err
 		}
 		return usageError{err.Error()}
 	}
-	if flags.NArg() != 1 {
-		return usageError{"hangcheck: need exactly one URL (see vigil hangcheck -h)"}
+	if flags.NArg() < 1 {
+		return usageError{"hangcheck: need a URL (see vigil hangcheck -h)"}
+	}
+	var modes []faultkit.Mode
+	for _, n := range strings.Split(*modeList, ",") {
+		m, err := faultkit.ParseMode(strings.TrimSpace(n))
+		if err != nil {
+			return usageError{"hangcheck: --modes: " + err.Error()}
+		}
+		modes = append(modes, m)
+	}
+	switch {
+	case *guess != "" && *admin != "":
+		return usageError{"hangcheck: give --timeouts or --admin, not both"}
+	case *guess != "":
+		t, err := parseTimeouts(*guess)
+		if err != nil {
+			return usageError{err.Error()}
+		}
+		o.timeouts = t
+	case *admin != "":
+		t, err := adminTimeouts(ctx, *admin)
+		if err != nil {
+			return err
+		}
+		o.timeouts = t
 	}
 	if o.maxWait <= 0 || o.trickle <= 0 || o.conns < 0 || o.conns > maxConns || !strings.HasPrefix(o.large, "/") {
 		return usageError{fmt.Sprintf("hangcheck: need --max-wait and --trickle > 0, 0 <= --conns <= %d, --large starting with /", maxConns)}
@@ -170,45 +235,65 @@ func hangcheck(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			names = append(names, n)
 		}
 	}
-	tg, err := resolveTarget(ctx, flags.Arg(0), *own)
+	type run struct {
+		tg    target
+		modes []faultkit.Mode
+	}
+	var runs []run
+	for _, raw := range flags.Args() {
+		tg, err := resolveTarget(ctx, raw, *own)
+		if err != nil {
+			return err
+		}
+		if tg.scheme == "https" {
+			tg.tls = tlsConfig(strings.TrimSuffix(strings.TrimPrefix(hostOnly(tg.host), "["), "]"), *insecure)
+		}
+		ms, err := planModes(ctx, tg, modes, stderr)
+		if err != nil {
+			return err
+		}
+		runs = append(runs, run{tg, ms})
+	}
+	names, err := cablePullReady(ctx, names, *list != "", stderr)
 	if err != nil {
 		return err
 	}
-	if names, err = cablePullReady(ctx, names, *list != "", stderr); err != nil {
-		return err
+	if o.timeouts.known() {
+		if short := o.shortFor(names); short != "" {
+			fmt.Fprintf(stderr, "hangcheck: --max-wait %v is shorter than the target's own %s (from %s): those rows are not verdicts\n", o.maxWait, short, o.timeouts.source)
+		}
 	}
 	var rows []row
 	if !*asJSON {
-		fmt.Fprintf(stdout, rowFormat, "SCENARIO", "HELD", "ENDED", "PROBE", "PROBE_MS", "DETAIL")
+		fmt.Fprintf(stdout, rowFormat, "MODE", "SCENARIO", "HELD", "ENDED", "PROBE", "PROBE_MS", "PROBLEM", "DETAIL")
 	}
 	problems := 0
-	for _, name := range names {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		r := runScenario(ctx, tg, o, name)
-		if r.Problem {
-			problems++
-		}
-		rows = append(rows, r)
-		if !*asJSON {
-			probe := "ok"
-			if !r.ProbeOK {
-				probe = "FAILED"
-			}
-			fmt.Fprintf(stdout, rowFormat, r.Scenario, fmt.Sprintf("%.1fs", r.Held), r.Ended, probe, strconv.FormatInt(r.ProbeMS, 10), r.Detail)
-			for _, c := range r.Cases {
-				verdict := "ok"
-				if !c.OK {
-					verdict = "FAILED"
+	for _, rn := range runs {
+		for _, m := range rn.modes {
+			tg := rn.tg
+			tg.mode = m
+			for _, name := range names {
+				if !runsIn(name, m) {
+					continue
 				}
-				fmt.Fprintf(stdout, "    %-6s %-7s %s (expect %s; %s)\n", verdict, c.Got, c.Name, c.Expect, c.Source)
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				r := runScenario(ctx, tg, o, name)
+				if r.Problem {
+					problems++
+				}
+				rows = append(rows, r)
+				if !*asJSON {
+					printRow(stdout, r)
+				}
 			}
 		}
 	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
 		if err := enc.Encode(rows); err != nil {
 			return fmt.Errorf("hangcheck: %w", err)
 		}
@@ -217,21 +302,71 @@ func hangcheck(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return fmt.Errorf("hangcheck: interrupted, the last row is incomplete: %w", ctx.Err())
 	}
 	if problems > 0 {
-		return fmt.Errorf("hangcheck: %d of %d scenarios found a problem", problems, len(rows))
+		return fmt.Errorf("hangcheck: %d of %d rows found a problem", problems, len(rows))
 	}
 	return nil
 }
 
-// resolveTarget parses an http URL and resolves its host. It refuses a host
-// that is not a loopback address unless own is set; the check happens before
-// any packet is sent to the target.
+// printRow prints one row of the table, and a replay row's cases.
+func printRow(w io.Writer, r row) {
+	probe := "ok"
+	if !r.ProbeOK {
+		probe = "FAILED"
+	}
+	problem := "-"
+	switch {
+	case r.Problem:
+		problem = r.Why
+	case r.Note != "":
+		problem = "none: " + r.Note
+	}
+	fmt.Fprintf(w, rowFormat, r.Mode, r.Scenario, fmt.Sprintf("%.1fs", r.Held), r.Ended, probe, strconv.FormatInt(r.ProbeMS, 10), problem, r.Detail)
+	for _, c := range r.Cases {
+		verdict := "ok"
+		if !c.OK {
+			verdict = "FAILED"
+		}
+		fmt.Fprintf(w, "    %-6s %-7s %s (expect %s; %s)\n", verdict, c.Got, c.Name, c.Expect, c.Source)
+	}
+}
+
+// shortFor lists the target's bounds that --max-wait does not cover for
+// the scenarios named, e.g. "stall timeout 30s".
+func (o hangcheckOpts) shortFor(names []string) string {
+	var short []string
+	for _, n := range names {
+		if d, what := o.timeouts.needs(n); d > 0 && o.maxWait < d+time.Second {
+			s := fmt.Sprintf("%s timeout %v", what, d)
+			if !slices.Contains(short, s) {
+				short = append(short, s)
+			}
+		}
+	}
+	return strings.Join(short, ", ")
+}
+
+// hostOnly returns the host of a host[:port].
+func hostOnly(hostport string) string {
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		return h
+	}
+	return hostport
+}
+
+// resolveTarget parses an http or https URL and resolves its host. It
+// refuses a host that is not a loopback address unless own is set; the
+// check happens before any packet is sent to the target.
 func resolveTarget(ctx context.Context, raw string, own bool) (target, error) {
 	u, err := url.Parse(raw)
-	if err != nil || u.Scheme != "http" || u.Hostname() == "" {
-		return target{}, usageError{fmt.Sprintf("hangcheck: %q: need an http://host[:port]/ URL", raw)}
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
+		return target{}, usageError{fmt.Sprintf("hangcheck: %q: need an http://host[:port]/ or https://host[:port]/ URL", raw)}
 	}
 	port := u.Port()
-	if port == "" {
+	switch {
+	case port != "":
+	case u.Scheme == "https":
+		port = "443"
+	default:
 		port = "80"
 	}
 	var ip netip.Addr
@@ -251,7 +386,7 @@ func resolveTarget(ctx context.Context, raw string, own bool) (target, error) {
 		return target{}, usageError{fmt.Sprintf("hangcheck: refusing %s (%s): not a loopback address; hangcheck attacks its target, so pass --i-own-this-target only for a server you own", u.Hostname(), ip)}
 	}
 	path := u.RequestURI()
-	return target{addr: netip.AddrPortFrom(ip, mustPort(port)).String(), host: u.Host, path: path}, nil
+	return target{addr: netip.AddrPortFrom(ip, mustPort(port)).String(), host: u.Host, path: path, scheme: u.Scheme}, nil
 }
 
 // mustPort parses a URL port (url.Parse already checked it is digits).
@@ -266,7 +401,7 @@ func runScenario(ctx context.Context, tg target, o hangcheckOpts, name string) r
 	sctx, cancel := context.WithTimeout(ctx, o.maxWait)
 	defer cancel()
 	pl := startProbes(sctx, tg)
-	r := row{Scenario: name}
+	r := row{Mode: tg.mode.String(), Scenario: name}
 	var err error
 	switch name {
 	case "slowloris", "slow-body", "zero-window", "idle-hold":
@@ -279,6 +414,8 @@ func runScenario(ctx context.Context, tg target, o hangcheckOpts, name string) r
 		err = flood(sctx, tg, o, &r)
 	case "replay":
 		err = replayAll(sctx, tg, &r)
+	default:
+		err = h2Scenario(sctx, tg, o, &r)
 	}
 	cancel()
 	ok, worst, n := pl.stop()
@@ -292,16 +429,26 @@ func runScenario(ctx context.Context, tg target, o hangcheckOpts, name string) r
 	floodOK := name != "flood" || r.ProbeOK // flood probes once with every connection open
 	r.ProbeOK = ok && floodOK
 	r.ProbeMS = max(r.ProbeMS, worst.Milliseconds())
-	if err != nil {
-		r.Detail = strings.TrimSpace(r.Detail + " error: " + err.Error())
-		r.Problem = true
-	}
 	if pl.err != nil {
 		r.Detail += "; a probe failed: " + pl.err.Error()
 	}
-	if !r.ProbeOK || (r.Ended == faultkit.EndedOpen && r.Held >= 0.95*o.maxWait.Seconds()) {
-		r.Problem = true
+	atCap := r.Ended == faultkit.EndedOpen && r.Held >= 0.95*o.maxWait.Seconds()
+	bound, what := o.timeouts.needs(name)
+	switch {
+	case err != nil:
+		r.Detail = strings.TrimSpace(r.Detail + " error: " + err.Error())
+		r.Why = "error"
+	case !r.ProbeOK:
+		r.Why = "probe not served"
+	case r.Problem:
+		// set by the scenario (replay), with Why
+	case atCap && bound > 0 && o.maxWait < bound+time.Second:
+		r.Why = ""
+		r.Note = fmt.Sprintf("--max-wait %v < the target's %s timeout %v", o.maxWait, what, bound)
+	case atCap && r.Why == "":
+		r.Why = "held to the cap"
 	}
+	r.Problem = r.Why != ""
 	return r
 }
 
@@ -316,7 +463,7 @@ func connScenario(ctx context.Context, tg target, o hangcheckOpts, r *row) error
 	if r.Scenario == "zero-window" {
 		opt.RecvBuf = 4096
 	}
-	c, err := faultkit.DialTCP(ctx, tg.addr, opt)
+	c, err := tg.dial(ctx, opt)
 	if err != nil {
 		return err
 	}
@@ -362,6 +509,9 @@ func connScenario(ctx context.Context, tg target, o hangcheckOpts, r *row) error
 	r.Held = res.Held.Seconds()
 	r.Ended = res.Ended
 	r.Detail = fmt.Sprintf("sent %d B, received %d B, status %d", res.Sent, res.Received, res.Status)
+	if tg.mode == faultkit.H2 {
+		r.Detail = h2Detail(res)
+	}
 	switch {
 	case res.Ended == faultkit.EndedOpen && gone > 0 && ctx.Err() == nil:
 		r.Held, r.Ended = gone.Seconds(), faultkit.EndedRST
@@ -388,20 +538,25 @@ func connScenario(ctx context.Context, tg target, o hangcheckOpts, r *row) error
 // resetMidResponse sends a GET for o.large, reads a little of the response
 // and resets the connection. The connection ends by the client's RST.
 func resetMidResponse(ctx context.Context, tg target, o hangcheckOpts, r *row) error {
-	c, err := faultkit.DialTCP(ctx, tg.addr, faultkit.DialOptions{})
+	c, err := tg.dial(ctx, faultkit.DialOptions{})
 	if err != nil {
 		return err
 	}
+	tcp, _ := faultkit.TCP(c)
 	start := time.Now()
 	dl, _ := ctx.Deadline()
 	c.SetDeadline(dl)
-	_, err = io.WriteString(c, "GET "+o.large+" HTTP/1.1\r\nHost: "+tg.host+"\r\n\r\n")
 	var n int64
-	if err == nil {
-		n, err = io.CopyN(io.Discard, c, resetAfter)
+	if tg.mode == faultkit.H2 {
+		n, err = h2Read(ctx, c, o.large, resetAfter)
+	} else {
+		_, err = io.WriteString(c, "GET "+o.large+" HTTP/1.1\r\nHost: "+tg.host+"\r\n\r\n")
+		if err == nil {
+			n, err = io.CopyN(io.Discard, c, resetAfter)
+		}
 	}
-	c.SetLinger(0)
-	c.Close()
+	tcp.SetLinger(0)
+	tcp.Close()
 	r.Held = time.Since(start).Seconds()
 	r.Ended = faultkit.EndedRST
 	r.Detail = fmt.Sprintf("read %d B, then reset by us", n)
@@ -545,12 +700,23 @@ func (pl *probeLoop) stop() (ok bool, worst time.Duration, n int) {
 // the status line. Any status line counts as served.
 func probeOnce(ctx context.Context, tg target) (int, time.Duration, error) {
 	start := time.Now()
+	if tg.mode == faultkit.H2 {
+		status, err := probeH2(ctx, tg)
+		if err != nil {
+			return 0, time.Since(start), fmt.Errorf("probe: %w", err)
+		}
+		return status, time.Since(start), nil
+	}
 	d := net.Dialer{LocalAddr: probeSource(tg)}
-	c, err := d.DialContext(ctx, "tcp", tg.addr)
+	raw, err := d.DialContext(ctx, "tcp", tg.addr)
 	if err != nil {
 		return 0, time.Since(start), fmt.Errorf("probe: %w", err)
 	}
-	defer c.Close()
+	defer raw.Close()
+	c, err := tg.secure(ctx, raw.(*net.TCPConn))
+	if err != nil {
+		return 0, time.Since(start), fmt.Errorf("probe: %w", err)
+	}
 	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
 	if dl, ok := ctx.Deadline(); ok {
@@ -754,8 +920,7 @@ func (c replayCase) accepts(got string) bool {
 func replayOne(ctx context.Context, tg target, c replayCase) string {
 	ctx, cancel := context.WithTimeout(ctx, replayTimeout)
 	defer cancel()
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", tg.addr)
+	conn, err := tg.dial(ctx, faultkit.DialOptions{})
 	if err != nil {
 		return "dial error"
 	}
@@ -818,7 +983,7 @@ func replayAll(ctx context.Context, tg target, r *row) error {
 	r.Cases = cases
 	r.Detail = fmt.Sprintf("%d of %d cases met their verdict", len(cases)-failed, len(cases))
 	if failed > 0 {
-		r.Problem = true
+		r.Problem, r.Why = true, fmt.Sprintf("%d replay verdicts not met", failed)
 	}
 	return nil
 }

@@ -31,7 +31,7 @@ func hangcheckInNetns(t *testing.T, ns *faultkit.Netns, args ...string) ([]row, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 150*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", ns.Name, exe, "hangcheck", "--json"}, args...)...)
 	cmd.Env = append(os.Environ(), asMainEnv+"=1")
@@ -52,7 +52,7 @@ func hangcheckInNetns(t *testing.T, ns *faultkit.Netns, args ...string) ([]row, 
 		t.Fatalf("hangcheck --json: %v\n%s\n%s", err, out, stderr.String())
 	}
 	for _, r := range rows {
-		t.Logf("%-20s held %.2fs ended %-4s probe_ok %v: %s", r.Scenario, r.Held, r.Ended, r.ProbeOK, r.Detail)
+		t.Logf("%-6s %-20s held %.2fs ended %-4s probe_ok %v: %s", r.Mode, r.Scenario, r.Held, r.Ended, r.ProbeOK, r.Detail)
 	}
 	if tables, err := ns.Exec(t.Context(), "nft", "list", "tables"); err != nil || strings.Contains(string(tables), "vglhc") {
 		t.Errorf("nft tables after hangcheck: %q, %v; want none of hangcheck's", tables, err)
@@ -62,8 +62,9 @@ func hangcheckInNetns(t *testing.T, ns *faultkit.Netns, args ...string) ([]row, 
 
 // TestHangcheckCablePull is the short cable-pull hangcheck CI runs: vigil
 // with 2 s bounds in a namespace of the test's own, the three cable pulls
-// against it on loopback; then a zero-value net/http server, which holds a
-// half-sent header of a vanished peer to the cap.
+// against it on loopback in each mode (http1, https1, h2); then a
+// zero-value net/http server, which holds a half-sent header of a vanished
+// peer to the cap.
 func TestHangcheckCablePull(t *testing.T) {
 	faulttest.Need(t)
 	ns, err := faultkit.NewNetns(t.Context())
@@ -72,7 +73,7 @@ func TestHangcheckCablePull(t *testing.T) {
 	}
 	t.Cleanup(func() { ns.Close() })
 
-	t.Run("vigil cuts every pulled cable within its bounds and serves others meanwhile", func(t *testing.T) {
+	t.Run("vigil cuts every pulled cable within its bounds in every mode and serves others meanwhile", func(t *testing.T) {
 		ln, err := ns.Listen(t.Context(), "tcp", "127.0.0.1:8080")
 		if err != nil {
 			t.Fatal(err)
@@ -89,6 +90,8 @@ func TestHangcheckCablePull(t *testing.T) {
 		big.Close()
 		srv, err := vigil.New(vigil.Config{
 			Listeners:     []net.Listener{ln},
+			Listen:        []string{"https://127.0.0.1:8443"},
+			TLSSelfSigned: t.TempDir(),
 			Root:          root,
 			StallTimeout:  2 * time.Second,
 			HeaderTimeout: 2 * time.Second,
@@ -97,30 +100,36 @@ func TestHangcheckCablePull(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := srv.Start(); err != nil {
+		if err := ns.Do(srv.Start); err != nil { // binds the https listener in ns
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { srv.Close() })
-		rows, problem := hangcheckInNetns(t, ns, "--scenarios", "cable-pull", "--max-wait", "15s", "--large", "/big.bin", "http://127.0.0.1:8080/")
-		if problem || len(rows) != 3 {
-			t.Fatalf("hangcheck found a problem or gave %d rows, want 3 without", len(rows))
+		rows, problem := hangcheckInNetns(t, ns, "--scenarios", "cable-pull", "--max-wait", "15s", "--large", "/big.bin", "--insecure",
+			"http://127.0.0.1:8080/", "https://127.0.0.1:8443/")
+		if problem || len(rows) != 9 {
+			t.Errorf("hangcheck found a problem or gave %d rows, want 9 (3 modes) without", len(rows))
 		}
-		// Bounds: stall or header 2 s; idle 2 s, where the unanswered
-		// keepalive probes show the peer gone and the close is abortive.
-		// Plus 1 s of slack.
+		// Bounds: stall, header or idle 2 s, plus 1 s. Every cut is
+		// abortive; an idle connection whose keepalive probes go
+		// unanswered is closed at once, by the idle expiry at the latest.
 		want := map[string]struct {
 			ended  string
 			lo, hi float64
 		}{
-			"cable-pull-download": {"rst", 1.8, 3},
-			"cable-pull-header":   {"rst", 1.8, 3},
-			"cable-pull-idle":     {"rst", 1.8, 3},
+			"cable-pull-download": {"rst", 1.5, 3},
+			"cable-pull-header":   {"rst", 1.5, 3},
+			"cable-pull-idle":     {"rst", 1.5, 3},
 		}
+		modes := map[string]int{}
 		for _, r := range rows {
+			modes[r.Mode]++
 			w := want[r.Scenario]
 			if r.Ended != w.ended || r.Held < w.lo || r.Held > w.hi || !r.ProbeOK {
-				t.Errorf("%s: ended %s after %.2fs, probe_ok %v; want %s within %.1f–%.1fs, probes served", r.Scenario, r.Ended, r.Held, r.ProbeOK, w.ended, w.lo, w.hi)
+				t.Errorf("%s %s: ended %s after %.2fs, probe_ok %v; want %s within %.1f–%.1fs, probes served", r.Mode, r.Scenario, r.Ended, r.Held, r.ProbeOK, w.ended, w.lo, w.hi)
 			}
+		}
+		if modes["http1"] != 3 || modes["https1"] != 3 || modes["h2"] != 3 {
+			t.Errorf("rows by mode %v, want 3 each of http1, https1 and h2", modes)
 		}
 	})
 	t.Run("against a remote target it reads the cut's counters: a RST from vigil, silence from net/http until the cap", func(t *testing.T) {
