@@ -106,7 +106,10 @@ func TestHangcheckAgainstVigil(t *testing.T) {
 	var out, errOut bytes.Buffer
 	// The cable pulls run in a namespace of their own (TestHangcheckCablePull),
 	// never on this host's loopback.
-	scenarios := strings.Join(slices.DeleteFunc(slices.Clone(hangcheckScenarios), func(n string) bool { return slices.Contains(cablePullScenarios, n) }), ",")
+	// The h2-only scenarios need an https target (TestHangcheckTLS).
+	scenarios := strings.Join(slices.DeleteFunc(slices.Clone(hangcheckScenarios), func(n string) bool {
+		return slices.Contains(cablePullScenarios, n) || slices.Contains(h2Scenarios, n)
+	}), ",")
 	runErr := run(context.Background(), []string{"hangcheck", "--json", "--max-wait", "5s", "--conns", "50", "--scenarios", scenarios, base}, &out, &errOut)
 	var rows []row
 	if err := json.Unmarshal(out.Bytes(), &rows); err != nil {
