@@ -8,9 +8,12 @@
 #
 # Each server runs in a network namespace of its own, made and removed by
 # this script, on that namespace's 127.0.0.1:8080, and hangcheck runs inside
-# it too, so the cable pulls' nftables tables live (and die) there. The
-# three run in parallel; a zero-value net/http server holds most scenarios
-# to the cap, so the whole run takes about 9 × max-wait.
+# it too, so the cable pulls' nftables tables live (and die) there. vigil
+# also serves https://127.0.0.1:8443 (a self-signed certificate), so its
+# rows cover http1, https1 and h2 and the HTTP/2 attacks; hangcheck reads
+# its timeouts from its admin endpoint. The three run in parallel; a
+# zero-value net/http server holds most scenarios to the cap, so the whole
+# run takes about 9 × max-wait.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 maxwait=${1:-120s}
@@ -49,9 +52,14 @@ head -c $((64 << 20)) /dev/zero > "$work/www/big.bin"
 sed -e "s|@WORK@|$work|g" -e "s|@ROOT@|$work/www|g" bench/nginx/hangcheck.conf > "$work/nginx.conf"
 
 declare -A start=(
-  [vigil]="$work/vigil serve --root $work/www --listen 127.0.0.1:8080 --admin unix:$work/vigil-admin.sock --log-level warn"
+  [vigil]="$work/vigil serve --root $work/www --listen 127.0.0.1:8080 --listen https://127.0.0.1:8443 --tls-self-signed $work/tls --admin unix:$work/vigil-admin.sock --log-level warn"
   [nginx]="$nginx -c $work/nginx.conf -e $work/nginx-error.log"
   [net/http]="$work/plainfs --root $work/www --listen 127.0.0.1:8080"
+)
+declare -A targets=(
+  [vigil]="--insecure --admin unix:$work/vigil-admin.sock http://127.0.0.1:8080/ https://127.0.0.1:8443/"
+  [nginx]="http://127.0.0.1:8080/"
+  [net/http]="http://127.0.0.1:8080/"
 )
 order=(vigil nginx net/http)
 if (($# > 1)); then order=("${@:2}"); fi
@@ -66,10 +74,11 @@ for name in "${order[@]}"; do
     ip netns exec "$ns" bash -c 'exec 3<>/dev/tcp/127.0.0.1/8080' 2>/dev/null && break
     sleep 0.1
   done
-  ip netns exec "$ns" "$work/vigil" hangcheck --max-wait "$maxwait" --large /big.bin http://127.0.0.1:8080/ \
+  # shellcheck disable=SC2086
+  ip netns exec "$ns" "$work/vigil" hangcheck --max-wait "$maxwait" --large /big.bin ${targets[$name]} \
     >"$work/${name//\//-}.out" 2>&1 &
 done
-wait_for=$(( ${maxwait%s} * 12 + 60 ))
+wait_for=$(( ${maxwait%s} * 30 + 60 ))
 for _ in $(seq "$wait_for"); do
   pgrep -f "$work/vigil hangcheck" >/dev/null || break
   sleep 1

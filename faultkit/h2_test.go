@@ -3,6 +3,7 @@ package faultkit
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -59,6 +60,19 @@ func TestMode(t *testing.T) {
 			t.Errorf("ParseMode(%q) = %v, %v", m.String(), got, err)
 		}
 	}
+	t.Run("ClientConfig verifies the certificate it is given a configuration for", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+		defer cancel()
+		c, err := DialTCP(ctx, addr, DialOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		tc, err := H2.ClientConfig(ctx, c, &tls.Config{ServerName: "example.com"})
+		if err == nil || errors.Is(err, ErrNotOffered) || !strings.Contains(err.Error(), "certificate") {
+			t.Errorf("ClientConfig with an untrusted certificate = %v, %v; want a certificate error", tc, err)
+		}
+	})
 	t.Run("h2 is refused with ErrNotOffered by a server without HTTP/2", func(t *testing.T) {
 		ts := httptest.NewTLSServer(http.NotFoundHandler()) // EnableHTTP2 unset: http/1.1 only
 		defer ts.Close()
