@@ -7,6 +7,8 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -368,5 +370,22 @@ func TestAdminTimeouts(t *testing.T) {
 	got, err := adminTimeouts(context.Background(), "unix:"+sock)
 	if err != nil || got.header != 3*time.Second || got.stall != 7*time.Second || got.idle != 11*time.Second {
 		t.Errorf("adminTimeouts = %+v, %v; want 3s, 7s, 11s from the status page", got, err)
+	}
+}
+
+func TestHangcheckSaysWhenH2IsNotOffered(t *testing.T) {
+	ts := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "up\n") }))
+	ts.Config.IdleTimeout = 300 * time.Millisecond
+	ts.StartTLS() // HTTP/1.1 only: EnableHTTP2 is unset
+	defer ts.Close()
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), []string{"hangcheck", "--json", "--insecure", "--max-wait", "3s", "--scenarios", "idle-hold",
+		"https://" + ts.Listener.Addr().String() + "/"}, &out, &errOut)
+	var rows []row
+	if jerr := json.Unmarshal(out.Bytes(), &rows); err != nil || jerr != nil || len(rows) != 1 || rows[0].Mode != "https1" {
+		t.Fatalf("hangcheck = %v, rows %+v (%v)\n%s", err, rows, jerr, errOut.String())
+	}
+	if !strings.Contains(errOut.String(), "does not offer h2") {
+		t.Errorf("stderr %q, want a note that h2 is not offered", errOut.String())
 	}
 }
