@@ -80,9 +80,11 @@ type H2Client struct {
 	gate     chan struct{} // closed when the read loop may read
 	gateOnce sync.Once
 
-	wmu     sync.Mutex // serialises writes; never held while waiting
-	pending []byte     // acks the read loop could not write; guarded by wmu
-	nextID  uint32     // next client stream id; guarded by wmu
+	wmu    sync.Mutex // serialises writes; never held while waiting
+	nextID uint32     // next client stream id; guarded by wmu
+
+	pmu     sync.Mutex // guards pending
+	pending []byte     // acks the read loop could not write at once
 
 	mu       sync.Mutex // guards the fields below
 	changed  chan struct{}
@@ -165,13 +167,17 @@ func (h *H2Client) Write(p []byte) error {
 	return h.writeLocked(p)
 }
 
-// writeLocked writes p, after the acks the read loop left pending. h.wmu
-// must be held.
+// writeLocked writes p, after the acks the read loop left pending (whole
+// frames, so they go before p: p may be the start of a frame, never its
+// middle, except for Quiet clients, which leave no acks). h.wmu must be
+// held.
 func (h *H2Client) writeLocked(p []byte) error {
+	h.pmu.Lock()
 	if len(h.pending) > 0 {
 		p = append(h.pending, p...)
 		h.pending = nil
 	}
+	h.pmu.Unlock()
 	if err := h.c.SetWriteDeadline(h.deadline); err != nil {
 		return err
 	}
@@ -375,9 +381,15 @@ func (h *H2Client) firstAnsweredLocked() int64 {
 // ack writes an acknowledgement from the read loop, or leaves it for the
 // next write when a write is in progress (the loop must never wait on a
 // writer that may be blocked by a server waiting for the loop to read).
+// At most 64 KiB of acks wait; more are dropped, as a busy peer's may be.
 func (h *H2Client) ack(frame []byte) {
 	if !h.wmu.TryLock() {
-		return // a writer holds it: the ack is dropped, as a busy peer's may be
+		h.pmu.Lock()
+		if len(h.pending) < 64<<10 {
+			h.pending = append(h.pending, frame...)
+		}
+		h.pmu.Unlock()
+		return
 	}
 	defer h.wmu.Unlock()
 	_ = h.writeLocked(frame)
