@@ -479,7 +479,12 @@ func ended(res faultkit.Result, cause string) string {
 	if res.PingAcks > 0 {
 		parts = append(parts, fmt.Sprintf("%d PINGs answered", res.PingAcks))
 	}
-	if cause != "" {
+	switch {
+	case cause != "" && res.Ended == faultkit.EndedOpen:
+		// The server kept the connection: the cause is that of the
+		// client's own close after the attack.
+		parts = append(parts, "cause at our close "+cause)
+	case cause != "":
 		parts = append(parts, "cause "+cause)
 	}
 	return strings.Join(parts, ", ")
