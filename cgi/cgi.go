@@ -336,6 +336,9 @@ func (h *Handler) run(w http.ResponseWriter, r *http.Request, prog, scriptName, 
 	n, err := copyBody(w, rc, br, h.opts.MaxOutput)
 	switch {
 	case err == nil && ctx.Err() == nil:
+		// The child closed stdout: the response is complete. A child that
+		// lives on must not hold it (the cleanup waits for its exit).
+		grp.kill()
 		return false
 	case errors.Is(err, errOutputCap):
 		grp.kill()

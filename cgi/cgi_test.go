@@ -370,6 +370,22 @@ func TestGrandchildKilled(t *testing.T) {
 	t.Logf("grandchild %d gone %v after the response", gpid, d)
 }
 
+func TestClosedStdoutCompletesTheResponse(t *testing.T) {
+	s := newSite(t, Options{RunTimeout: 30 * time.Second})
+	pidfile := install(t, s.dir, "closeout", "closeout")
+	start := time.Now()
+	resp, body, err := s.get(t, "/cgi-bin/closeout", nil)
+	elapsed := time.Since(start)
+	if err != nil || resp.StatusCode != 200 || body != "done" {
+		t.Fatalf("%d %q %v", resp.StatusCode, body, err)
+	}
+	if elapsed > time.Second {
+		t.Errorf("the response took %v: a child that closed stdout and lives on held it (run timeout 30 s)", elapsed)
+	}
+	d := waitGroupGone(t, readPid(t, pidfile), time.Second)
+	t.Logf("response complete after %v; child gone %v later", elapsed.Round(time.Millisecond), d)
+}
+
 func TestClientGoneKillsChild(t *testing.T) {
 	s := newSite(t, Options{})
 	pidfile := install(t, s.dir, "slow", "slow")

@@ -123,6 +123,12 @@ func child(mode string) int {
 	case "sleep":
 		writePid(hostPid())
 		time.Sleep(time.Hour)
+	case "closeout":
+		// The whole response, then stdout closed, and the child lives on.
+		fmt.Fprint(out, "Content-Type: text/plain\n\ndone")
+		writePid(hostPid())
+		out.Close()
+		time.Sleep(time.Hour)
 	default:
 		fmt.Fprintf(os.Stderr, "unknown mode %q", mode)
 		return 2
