@@ -69,8 +69,9 @@ type Options struct {
 	// DefaultMaxConns; negative means no cap.
 	MaxConns int
 
-	// MaxConnsPerIP caps the connections open at once from one remote IP
-	// address, with the same eviction and refusal rules as MaxConns. Zero
+	// MaxConnsPerIP caps the connections open at once from one remote IPv4
+	// address or IPv6 /64, with the same eviction and refusal rules as
+	// MaxConns. Zero
 	// means DefaultMaxConnsPerIP; negative means no cap.
 	MaxConnsPerIP int
 

@@ -399,12 +399,21 @@ func (t *Table) remove(c *Conn, cause Cause, phase Phase, ki *TCPInfo) {
 	t.log.LogAttrs(context.Background(), level, "governor: conn closed", attrs...)
 }
 
+// remoteIP returns the key nc's peer is counted under for MaxConnsPerIP:
+// its IPv4 address, or its IPv6 /64 (one host's addresses, as the
+// throttling of logins counts it: a client gets a /64, and privacy
+// addresses rotate within it).
 func remoteIP(nc net.Conn) netip.Addr {
+	var a netip.Addr
 	if ta, ok := nc.RemoteAddr().(*net.TCPAddr); ok {
-		return ta.AddrPort().Addr().Unmap()
+		a = ta.AddrPort().Addr().Unmap()
+	} else if ap, err := netip.ParseAddrPort(nc.RemoteAddr().String()); err == nil {
+		a = ap.Addr().Unmap()
 	}
-	if ap, err := netip.ParseAddrPort(nc.RemoteAddr().String()); err == nil {
-		return ap.Addr().Unmap()
+	if a.Is6() {
+		if p, err := a.Prefix(64); err == nil {
+			return p.Addr()
+		}
 	}
-	return netip.Addr{}
+	return a
 }
