@@ -153,6 +153,10 @@ func (c *Conn) LastProgress() time.Time { return c.t.at(c.lastProgress.Load()) }
 // LocalAddr returns the local network address.
 func (c *Conn) LocalAddr() net.Addr { return c.nc.LocalAddr() }
 
+// IPKey returns the client the connection counts for in MaxConnsPerIP:
+// its IPv4 address, or its IPv6 /64.
+func (c *Conn) IPKey() netip.Addr { return c.ip }
+
 // RemoteAddr returns the remote network address.
 func (c *Conn) RemoteAddr() net.Addr { return c.nc.RemoteAddr() }
 

@@ -30,6 +30,12 @@ const labelKey = "vigil_conn"
 // 500, or cuts a response already started), done (so the access log and
 // metrics see that 500), end.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	key := clientKey(r)
+	if !s.caps.take(key) {
+		s.busy(w, r)
+		return
+	}
+	defer s.caps.put(key)
 	x, ctx := s.begin(w, r)
 	defer s.end(x)
 	if s.opts.Done != nil {

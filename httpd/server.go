@@ -72,6 +72,14 @@ type Options struct {
 	// Done, if set, is called on the request's goroutine after each request
 	// with what it did, for the access log and metrics; it must be cheap.
 	Done func(Done)
+	// MaxHandlers and MaxHandlersPerIP cap the handlers running at once,
+	// in all and for one client (an IPv4 address or IPv6 /64): over a cap
+	// a request gets 503 with Retry-After at once. One HTTP/2 connection
+	// can carry hundreds of streams, each a handler holding a file or a
+	// CGI child; the governor's connection caps cannot see them. Zero
+	// means DefaultMaxHandlers and DefaultMaxHandlersPerIP; negative means
+	// no cap.
+	MaxHandlers, MaxHandlersPerIP int
 }
 
 // Policies gives the policy of a request's route (and the route's name, for
@@ -94,6 +102,7 @@ type Server struct {
 	log     *slog.Logger
 	hs      *http.Server
 	flights flights
+	caps    handlerCaps
 
 	mu        sync.Mutex // guards listeners and stopped
 	listeners []*governor.Listener
@@ -119,11 +128,18 @@ func New(opts Options) *Server {
 	if opts.MaxHeaderBytes <= 0 {
 		opts.MaxHeaderBytes = DefaultMaxHeaderBytes
 	}
+	if opts.MaxHandlers == 0 {
+		opts.MaxHandlers = DefaultMaxHandlers
+	}
+	if opts.MaxHandlersPerIP == 0 {
+		opts.MaxHandlersPerIP = DefaultMaxHandlersPerIP
+	}
 	opts.Default = opts.Default.Merge(route.Policy{
 		BodyLimit:      DefaultBodyLimit,
 		HandlerTimeout: DefaultHandlerTimeout,
 	})
-	s := &Server{opts: opts, gov: opts.Governor, log: opts.Logger}
+	s := &Server{opts: opts, gov: opts.Governor, log: opts.Logger,
+		caps: handlerCaps{max: opts.MaxHandlers, perIP: opts.MaxHandlersPerIP}}
 	s.flights.init()
 	s.hs = &http.Server{
 		Handler:        s,
