@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vigilhttp/vigil/governor"
+	"github.com/vigilhttp/vigil/route"
 )
 
 // labelKey is the pprof goroutine label that marks a connection's handler
@@ -47,7 +48,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.opts.Handler.ServeHTTP(&x.responseWriter, &x.req)
-	if !x.wrote() {
+	if !x.wrote() && !x.hijacked {
 		s.unanswered(x, ctx)
 	}
 	if x.st != nil {
@@ -70,6 +71,10 @@ func (s *Server) begin(w http.ResponseWriter, r *http.Request) (*exchange, conte
 			pol = p.Merge(s.opts.Default)
 			routeName = name
 		}
+	}
+	tunnel, events := longLived(r)
+	if tunnel || events {
+		pol = longLivedPolicy(pol, tunnel)
 	}
 	gc := ConnFrom(r.Context())
 	if s.opts.HSTS > 0 && r.TLS != nil {
@@ -99,14 +104,17 @@ func (s *Server) begin(w http.ResponseWriter, r *http.Request) (*exchange, conte
 		MinRate:         pol.MinRate,
 		TransferTimeout: pol.TransferTimeout,
 	}
+	// A tunnel's request body is its peer's half of the exchange (an
+	// extended CONNECT's WebSocket frames): no body rules bound its reads.
+	bounded := hasBody && !x.tooLarge && !tunnel
 	if gc != nil {
 		x.flight.connID = gc.ID()
 		if r.ProtoMajor == 2 {
-			x.st = gc.OpenStream(lim, &x.flight, hasBody && !x.tooLarge)
+			x.st = gc.OpenStream(lim, &x.flight, bounded)
 			x.flight.st = x.st
 			x.dl, _ = w.(deadliner)
 		} else {
-			gc.BeginRequest(lim, &x.flight, hasBody && !x.tooLarge)
+			gc.BeginRequest(lim, &x.flight, bounded)
 		}
 	}
 	ctx := r.Context()
@@ -257,6 +265,7 @@ type exchange struct {
 	req      http.Request // the request as the handler sees it: with ctx and body
 	tooLarge bool         // the declared body is over the route's limit
 	panicked bool         // the handler panicked
+	hijacked bool         // the handler hijacked the connection: nothing is written on the writer after
 
 	// HTTP/2: the stream, and the writer's deadline methods (per stream).
 	st *governor.Stream
@@ -277,6 +286,40 @@ type exchange struct {
 type deadliner interface {
 	SetReadDeadline(time.Time) error
 	SetWriteDeadline(time.Time) error
+}
+
+// longLived reports whether r opens a long-lived exchange, whose liveness is
+// progress and never a total time: a tunnel (a protocol upgrade, as
+// WebSocket's handshake over HTTP/1.1, or a CONNECT, as WebSocket over
+// HTTP/2 is) or an event stream (the request accepts text/event-stream, as
+// every EventSource does).
+func longLived(r *http.Request) (tunnel, events bool) {
+	if r.Method == http.MethodConnect {
+		return true, false
+	}
+	if r.ProtoMajor == 1 && r.Header.Get("Upgrade") != "" {
+		return true, false
+	}
+	for _, a := range r.Header.Values("Accept") {
+		if strings.Contains(a, "text/event-stream") {
+			return false, true
+		}
+	}
+	return false, false
+}
+
+// longLivedPolicy is the policy of a long-lived exchange, from its route's
+// pol: no handler deadline, no minimum rate and no transfer cap, so that
+// only the stall rule bounds its writes (each must make progress within
+// the stall timeout); a tunnel's body has no size limit either.
+func longLivedPolicy(pol route.Policy, tunnel bool) route.Policy {
+	pol.HandlerTimeout = -1
+	pol.MinRate = -1
+	pol.TransferTimeout = -1
+	if tunnel {
+		pol.BodyLimit = -1
+	}
+	return pol
 }
 
 // describe is a request as the connection table shows it: method and path,
@@ -303,6 +346,14 @@ func (s *Server) recoverPanic(x *exchange, r *http.Request) {
 	}
 	x.panicked = true
 	s.log.Error("httpd: handler panic", "conn_id", x.flight.connID, "request", describe(r.Method, r.URL.EscapedPath()), "panic", v)
+	if x.hijacked {
+		// The connection is the handler's, and net/http no longer closes
+		// it: close it here, and write nothing on it.
+		if x.gc != nil {
+			x.gc.Close()
+		}
+		return
+	}
 	if !x.wrote() {
 		http.Error(&x.responseWriter, "500 internal server error", http.StatusInternalServerError)
 		return

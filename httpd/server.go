@@ -15,6 +15,7 @@
 package httpd
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -46,9 +47,19 @@ const (
 	HandlerGrace = time.Second
 )
 
-// Options configures a Server. The zero value serves 404s.
+// Options configures a Server. The zero value serves 404s on a new
+// http.Server with every bound at its default.
 type Options struct {
-	// Handler serves requests; nil means http.NotFoundHandler().
+	// HTTP, if set, is the http.Server to run: an application's own, whose
+	// ErrorLog, BaseContext, TLSConfig, timeouts and HTTP/2 settings are kept
+	// and whose ConnState, ConnContext and TLS callbacks are chained, never
+	// replaced (see Govern, which is New with this field and no bounds on
+	// handlers). New makes the server's Handler the Server itself. Nil means
+	// a new http.Server made for vigil.
+	HTTP *http.Server
+	// Handler serves requests; nil means HTTP's Handler when HTTP is set
+	// (nil there too: http.DefaultServeMux, as net/http), else
+	// http.NotFoundHandler().
 	Handler http.Handler
 	// Governor is the connection table the listeners are governed by; nil
 	// means a new one with default options.
@@ -60,11 +71,15 @@ type Options struct {
 	// transfer fields default to the Governor's options).
 	Default route.Policy
 	// MaxHeaderBytes caps the request header, in bytes; zero means
-	// DefaultMaxHeaderBytes. Larger headers get 431.
+	// HTTP's MaxHeaderBytes when HTTP is set (zero there too: net/http's
+	// 1 MiB), else DefaultMaxHeaderBytes. Larger headers get 431.
 	MaxHeaderBytes int
-	// TLSConfig, if set, serves TLS on listeners started with TLS.
+	// TLSConfig, if set, is the TLS configuration of ServeTLS (StartTLS
+	// takes its own); nil means HTTP's TLSConfig when HTTP is set.
 	TLSConfig *tls.Config
-	// Logger receives the server's log lines; nil means discard.
+	// Logger receives the server's log lines; nil means discard. Without
+	// HTTP, net/http's own ErrorLog lines (about peers: TLS handshake
+	// errors, malformed requests) go to it at Debug level.
 	Logger *slog.Logger
 	// HSTS, if positive, is the max-age of a Strict-Transport-Security
 	// header sent on every TLS response.
@@ -95,7 +110,10 @@ type PoliciesFunc func(r *http.Request) (p route.Policy, name string, ok bool)
 // Policy returns f(r).
 func (f PoliciesFunc) Policy(r *http.Request) (route.Policy, string, bool) { return f(r) }
 
-// Server is an HTTP server on governed listeners. Create it with New.
+// Server is an HTTP server on governed listeners: net/http's http.Server
+// (its own or an application's) with the governor told where each
+// connection and request is. Create it with New or Govern. Its methods are
+// safe for concurrent use.
 type Server struct {
 	opts    Options
 	gov     *governor.Table
@@ -104,29 +122,50 @@ type Server struct {
 	flights flights
 	caps    handlerCaps
 
-	mu        sync.Mutex // guards listeners and stopped
-	listeners []*governor.Listener
-	stopped   bool
-	stop      chan struct{}  // closed when the server stops: ends watch
-	live      atomic.Int64   // connections net/http is serving (ConnState)
-	wg        sync.WaitGroup // the Serve goroutines and watch
+	mu      sync.Mutex // guards stopped and stop
+	stopped bool
+	stop    chan struct{}  // closed when the server stops: ends watch
+	live    atomic.Int64   // connections net/http is serving (ConnState)
+	wg      sync.WaitGroup // the Start goroutines and watch
 }
 
 type connKey struct{}
 
-// New returns a Server for opts; it does not listen until Serve or Start.
+// New returns a Server for opts; it does not listen until Serve, ServeTLS,
+// Start or StartTLS.
 func New(opts Options) *Server {
+	hs := opts.HTTP
+	if hs == nil {
+		hs = &http.Server{
+			ErrorLog: log.New(slogWriter{cmp.Or(opts.Logger, discard)}, "", 0),
+			// No HTTP/2 WriteByteTimeout and no PING health check: the
+			// governor judges the connection's writes by what the peer
+			// acknowledges (a write deadline cannot tell a slow reader
+			// from a dead one), kernel keepalive finds a silent dead peer,
+			// and each stream has its own stall, rate and cap rules (see
+			// responseWriter).
+			HTTP2: &http.HTTP2Config{},
+			// No ReadTimeout, WriteTimeout or ReadHeaderTimeout: the
+			// governor bounds those phases by progress.
+		}
+		if opts.Handler == nil {
+			opts.Handler = http.NotFoundHandler()
+		}
+		if opts.MaxHeaderBytes <= 0 {
+			opts.MaxHeaderBytes = DefaultMaxHeaderBytes
+		}
+	}
 	if opts.Handler == nil {
-		opts.Handler = http.NotFoundHandler()
+		opts.Handler = hs.Handler
+		if opts.Handler == nil {
+			opts.Handler = http.DefaultServeMux // as net/http
+		}
 	}
 	if opts.Governor == nil {
 		opts.Governor = governor.NewTable(governor.Options{Logger: opts.Logger})
 	}
 	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
-	}
-	if opts.MaxHeaderBytes <= 0 {
-		opts.MaxHeaderBytes = DefaultMaxHeaderBytes
+		opts.Logger = discard
 	}
 	if opts.MaxHandlers == 0 {
 		opts.MaxHandlers = DefaultMaxHandlers
@@ -138,38 +177,82 @@ func New(opts Options) *Server {
 		BodyLimit:      DefaultBodyLimit,
 		HandlerTimeout: DefaultHandlerTimeout,
 	})
-	s := &Server{opts: opts, gov: opts.Governor, log: opts.Logger,
+	s := &Server{opts: opts, gov: opts.Governor, log: opts.Logger, hs: hs,
 		caps: handlerCaps{max: opts.MaxHandlers, perIP: opts.MaxHandlersPerIP}}
 	s.flights.init()
-	s.hs = &http.Server{
-		Handler:        s,
-		MaxHeaderBytes: opts.MaxHeaderBytes,
-		TLSConfig:      opts.TLSConfig,
+	s.adopt()
+	return s
+}
+
+var discard = slog.New(slog.DiscardHandler)
+
+// Govern returns a Server that runs srv, an application's own http.Server,
+// on connections governed by t: call its Serve or ServeTLS instead of srv's
+// (and its Shutdown or srv's, alike). Every read and write is then bounded
+// by progress (the governor's header, stall, minimum-rate and idle rules;
+// request bodies and responses per request, on HTTP/2 per stream), every
+// request shows in t's table, and connections refused at t's caps get
+// Refusal (a 503). Handlers are not bounded: no handler timeout and no body
+// limit are added (use New with Options.HTTP for those).
+//
+// Govern changes srv, once, before it serves: srv.Handler becomes the
+// returned Server, which calls srv's handler (http.DefaultServeMux if nil);
+// srv.ConnState and srv.ConnContext are chained (the governor's first for
+// ConnState, the application's first for ConnContext); srv.IdleTimeout,
+// if zero, becomes t's IdleTimeout, so that HTTP/2 ends an idle connection
+// with GOAWAY. ServeTLS chains srv.TLSConfig's GetConfigForClient and
+// VerifyConnection. Everything else of srv (ErrorLog, BaseContext,
+// MaxHeaderBytes, HTTP2, Protocols) is kept. srv's ReadTimeout,
+// ReadHeaderTimeout and WriteTimeout, if set, still apply as total
+// deadlines beside the governor's rules; leave them zero, since a
+// WriteTimeout cuts a slow download or an event stream that the governor
+// would keep. Connections srv serves on a listener of its own (srv.Serve)
+// are not governed and unchanged.
+func Govern(srv *http.Server, t *governor.Table) *Server {
+	return New(Options{
+		HTTP:     srv,
+		Governor: t,
+		Default:  route.Policy{BodyLimit: -1, HandlerTimeout: -1},
+	})
+}
+
+// adopt makes s the handler of its http.Server and chains the server's
+// callbacks after (ConnState) or before (ConnContext) its own.
+func (s *Server) adopt() {
+	hs := s.hs
+	hs.Handler = s
+	if s.opts.MaxHeaderBytes > 0 {
+		hs.MaxHeaderBytes = s.opts.MaxHeaderBytes
+	}
+	if s.opts.TLSConfig == nil {
+		s.opts.TLSConfig = hs.TLSConfig
+	}
+	if hs.IdleTimeout == 0 {
 		// HTTP/2's own idle timer is the governor's idle timeout: it closes
 		// an idle multiplexed connection with GOAWAY, as the governor would
 		// without (governor.MuxIdleGrace later). On HTTP/1 the governor's
 		// idle rule acts first, and net/http's deadline is never the one
 		// reported.
-		IdleTimeout: opts.Governor.Options().IdleTimeout,
-		// No HTTP/2 WriteByteTimeout and no PING health check: the
-		// governor judges the connection's writes by what the peer
-		// acknowledges (a write deadline cannot tell a slow reader from a
-		// dead one), kernel keepalive finds a silent dead peer, and each
-		// stream has its own stall, rate and cap rules (see responseWriter).
-		HTTP2:     &http.HTTP2Config{},
-		ConnState: s.connState,
-		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
-			if gc := governed(c); gc != nil {
-				ctx = context.WithValue(ctx, connKey{}, gc)
-				return pprof.WithLabels(ctx, pprof.Labels(labelKey, strconv.FormatUint(gc.ID(), 10)))
-			}
-			return ctx
-		},
-		ErrorLog: log.New(slogWriter{opts.Logger}, "", 0),
-		// No ReadTimeout, WriteTimeout, ReadHeaderTimeout or IdleTimeout:
-		// the governor bounds those phases by progress.
+		hs.IdleTimeout = s.gov.Options().IdleTimeout
 	}
-	return s
+	userState := hs.ConnState
+	hs.ConnState = func(c net.Conn, st http.ConnState) {
+		s.connState(c, st)
+		if userState != nil {
+			userState(c, st)
+		}
+	}
+	userCtx := hs.ConnContext
+	hs.ConnContext = func(ctx context.Context, c net.Conn) context.Context {
+		if userCtx != nil {
+			ctx = userCtx(ctx, c)
+		}
+		if gc := governed(c); gc != nil {
+			ctx = context.WithValue(ctx, connKey{}, gc)
+			return pprof.WithLabels(ctx, pprof.Labels(labelKey, strconv.FormatUint(gc.ID(), 10)))
+		}
+		return ctx
+	}
 }
 
 // Governor returns the connection table the server's listeners feed.
@@ -181,11 +264,46 @@ var Refusal = []byte("HTTP/1.1 503 Service Unavailable\r\n" +
 	"Content-Length: 19\r\nRetry-After: 1\r\nConnection: close\r\n\r\n" +
 	"server at capacity\n")
 
+// Serve serves HTTP/1.1 on ln, governed by the server's Table (connections
+// refused at its caps get Refusal), and blocks until the server is shut
+// down or closed, when it returns http.ErrServerClosed, or until ln fails,
+// as http.Server.Serve does. It may be called for several listeners, each
+// on its own goroutine.
+func (s *Server) Serve(ln net.Listener) error {
+	gl := s.gov.Listen(ln, governor.ListenerOptions{Refusal: Refusal})
+	return s.serve(gl, true)
+}
+
+// ServeTLS is Serve over TLS (HTTP/1.1 and, unless built with -tags
+// nethttpomithttp2, HTTP/2 by ALPN), with Options.TLSConfig and, as
+// http.Server.ServeTLS, the certificate in certFile and keyFile (PEM) when
+// they are given or the config has none. The handshake is a governed phase,
+// bounded by the Table's HandshakeTimeout; connections refused at a cap are
+// reset, not answered. The config's own GetConfigForClient and
+// VerifyConnection are chained as StartTLS says.
+func (s *Server) ServeTLS(ln net.Listener, certFile, keyFile string) error {
+	cfg := s.opts.TLSConfig.Clone()
+	if cfg == nil {
+		cfg = &tls.Config{}
+	}
+	hasCert := len(cfg.Certificates) > 0 || cfg.GetCertificate != nil || cfg.GetConfigForClient != nil
+	if !hasCert || certFile != "" || keyFile != "" {
+		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("httpd: serve TLS: %w", err)
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	}
+	gl := s.gov.Listen(ln, governor.ListenerOptions{TLS: true})
+	return s.serve(tls.NewListener(gl, governedTLS(cfg)), true)
+}
+
 // Start serves on ln (governed by the server's Table) in a goroutine the
 // Server owns, and returns at once. It fails after Shutdown or Close.
 func (s *Server) Start(ln net.Listener) error {
 	gl := s.gov.Listen(ln, governor.ListenerOptions{Refusal: Refusal})
-	return s.serve(gl, gl)
+	return s.serve(gl, false)
 }
 
 // StartTLS serves TLS (HTTP/1.1 and, unless built with -tags
@@ -197,7 +315,7 @@ func (s *Server) Start(ln net.Listener) error {
 // served (with "h2" and "http/1.1" added to its NextProtos).
 func (s *Server) StartTLS(ln net.Listener, cfg *tls.Config) error {
 	gl := s.gov.Listen(ln, governor.ListenerOptions{TLS: true})
-	return s.serve(tls.NewListener(gl, governedTLS(cfg)), gl)
+	return s.serve(tls.NewListener(gl, governedTLS(cfg)), false)
 }
 
 // governedTLS returns cfg with the callbacks that tell a governed
@@ -251,24 +369,43 @@ func governedTLS(cfg *tls.Config) *tls.Config {
 	return cfg
 }
 
-func (s *Server) serve(ln net.Listener, gl *governor.Listener) error {
+// serve runs the http.Server on ln: on the caller's goroutine when wait,
+// else on one the Server owns. The first call starts the watchdog, which
+// runs until the Server stops: through its Shutdown or Close, or the
+// http.Server's own (after which Serve returns http.ErrServerClosed).
+func (s *Server) serve(ln net.Listener, wait bool) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.stopped {
+		s.mu.Unlock()
 		ln.Close()
+		if wait {
+			return http.ErrServerClosed
+		}
 		return errors.New("httpd: start: server stopped")
 	}
 	if s.stop == nil {
 		s.stop = make(chan struct{})
 		s.wg.Go(func() { s.watch(s.stop) })
 	}
-	s.listeners = append(s.listeners, gl)
-	s.wg.Go(func() {
-		if err := s.hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.log.Error("httpd: serve", "addr", ln.Addr().String(), "err", err)
-		}
-	})
-	return nil
+	if !wait {
+		s.wg.Go(func() {
+			if err := s.hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				s.log.Error("httpd: serve", "addr", ln.Addr().String(), "err", err)
+			}
+		})
+	}
+	s.mu.Unlock()
+	if !wait {
+		return nil
+	}
+	err := s.hs.Serve(ln)
+	if errors.Is(err, http.ErrServerClosed) {
+		// Shut down, perhaps by the http.Server's own Shutdown or Close,
+		// which the Server does not hear of otherwise.
+		s.markStopped()
+		s.endWatch()
+	}
+	return err
 }
 
 // Shutdown stops accepting, lets requests in flight finish and closes idle

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/vigilhttp/vigil/governor"
@@ -33,7 +34,8 @@ type flight struct {
 	method, path string
 	route        string
 	start        time.Time
-	deadline     time.Time // zero: none
+	deadline     time.Time   // zero: none
+	hijacked     atomic.Bool // the handler hijacked the connection: no longer judged
 
 	overdue    bool    // guarded by flights.mu
 	stack      string  // guarded by flights.mu
@@ -125,13 +127,15 @@ func (s *Server) watch(stop <-chan struct{}) {
 // HandlerGrace, is transferring, not stuck: the governor's stall, rate and
 // cap rules bound that, so a slow download is not cut by the handler
 // timeout (a total deadline). On HTTP/2 each request is judged by its own
-// stream: another stream's bytes on the same connection prove nothing.
+// stream: another stream's bytes on the same connection prove nothing. A
+// hijacked connection is its handler's, bounded by the stall rule on
+// writes and by the deadlines the handler sets on reads: never judged here.
 func (s *Server) overdue(now time.Time) []*flight {
 	var out []*flight
 	s.flights.mu.Lock()
 	defer s.flights.mu.Unlock()
 	for fl := s.flights.root.next; fl != &s.flights.root; fl = fl.next {
-		if fl.overdue || fl.deadline.IsZero() || now.Sub(fl.deadline) < HandlerGrace {
+		if fl.overdue || fl.deadline.IsZero() || now.Sub(fl.deadline) < HandlerGrace || fl.hijacked.Load() {
 			continue
 		}
 		if st := fl.st; st != nil {

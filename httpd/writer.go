@@ -131,9 +131,18 @@ func (w *responseWriter) Flush() {
 }
 
 // Hijack hands the connection over, for handlers that type-assert
-// http.Hijacker.
+// http.Hijacker (http.ResponseController finds it too). From then on the
+// connection is the handler's: its reads are bounded only by the deadlines
+// the handler sets, its writes by the stall rule; the handler timeout's
+// watchdog leaves it alone, and nothing is written on the writer after the
+// handler returns or panics (a panic closes the connection).
 func (w *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	return http.NewResponseController(w.ResponseWriter).Hijack()
+	c, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
+	if err == nil {
+		w.x.hijacked = true
+		w.x.flight.hijacked.Store(true)
+	}
+	return c, brw, err
 }
 
 // SetReadDeadline and SetWriteDeadline take a handler's own deadlines
