@@ -97,6 +97,7 @@ func (s *Server) begin(w http.ResponseWriter, r *http.Request) (*exchange, conte
 	}
 	x.responseWriter.x = x
 	x.flight.x = x
+	x.long = tunnel || events
 	hasBody := r.Body != nil && r.Body != http.NoBody
 	x.tooLarge = hasBody && pol.BodyLimit > 0 && r.ContentLength > pol.BodyLimit
 	lim := governor.Limits{
@@ -266,6 +267,7 @@ type exchange struct {
 	tooLarge bool         // the declared body is over the route's limit
 	panicked bool         // the handler panicked
 	hijacked bool         // the handler hijacked the connection: nothing is written on the writer after
+	long     bool         // a long-lived exchange (see longLived)
 
 	// HTTP/2: the stream, and the writer's deadline methods (per stream).
 	st *governor.Stream

@@ -25,6 +25,7 @@ import (
 	"net"
 	"net/http"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -224,9 +225,6 @@ func (s *Server) adopt() {
 	if s.opts.MaxHeaderBytes > 0 {
 		hs.MaxHeaderBytes = s.opts.MaxHeaderBytes
 	}
-	if s.opts.TLSConfig == nil {
-		s.opts.TLSConfig = hs.TLSConfig
-	}
 	if hs.IdleTimeout == 0 {
 		// HTTP/2's own idle timer is the governor's idle timeout: it closes
 		// an idle multiplexed connection with GOAWAY, as the governor would
@@ -282,7 +280,11 @@ func (s *Server) Serve(ln net.Listener) error {
 // reset, not answered. The config's own GetConfigForClient and
 // VerifyConnection are chained as StartTLS says.
 func (s *Server) ServeTLS(ln net.Listener, certFile, keyFile string) error {
-	cfg := s.opts.TLSConfig.Clone()
+	cfg := s.opts.TLSConfig
+	if cfg == nil {
+		cfg = s.hs.TLSConfig // as it is now: set after New, like net/http's
+	}
+	cfg = cfg.Clone()
 	if cfg == nil {
 		cfg = &tls.Config{}
 	}
@@ -295,8 +297,43 @@ func (s *Server) ServeTLS(ln net.Listener, certFile, keyFile string) error {
 		}
 		cfg.Certificates = []tls.Certificate{cert}
 	}
+	h2 := h2Offered(s.hs)
+	if tc := s.hs.TLSConfig; h2 && tc != nil && !slices.Contains(tc.NextProtos, "h2") {
+		// net/http's Serve sets HTTP/2 up only for a server without a
+		// TLSConfig or whose TLSConfig offers "h2"; its ServeTLS adds "h2"
+		// to the server's TLSConfig to get it. So does this one.
+		tc.NextProtos = append(tc.NextProtos, "h2")
+	}
 	gl := s.gov.Listen(ln, governor.ListenerOptions{TLS: true})
-	return s.serve(tls.NewListener(gl, governedTLS(cfg)), true)
+	return s.serve(tls.NewListener(gl, governedTLS(cfg, h2)), true)
+}
+
+// h2Offered reports whether hs serves HTTP/2 over TLS, by net/http's rules:
+// the build (nethttpomithttp2), hs.Protocols, else hs.TLSNextProto.
+func h2Offered(hs *http.Server) bool {
+	switch {
+	case !HTTP2:
+		return false
+	case hs.Protocols != nil:
+		return hs.Protocols.HTTP2()
+	case hs.TLSNextProto != nil:
+		_, ok := hs.TLSNextProto["h2"]
+		return ok
+	}
+	return true
+}
+
+// alpnFor returns the ALPN protocols a TLS listener offers: protos with
+// "h2" first, when h2, and "http/1.1" last, added where missing.
+func alpnFor(protos []string, h2 bool) []string {
+	if h2 {
+		return alpn(protos) // h2.go; no "h2" with -tags nethttpomithttp2
+	}
+	protos = slices.DeleteFunc(slices.Clone(protos), func(p string) bool { return p == "h2" })
+	if !slices.Contains(protos, "http/1.1") {
+		protos = append(protos, "http/1.1")
+	}
+	return protos
 }
 
 // Start serves on ln (governed by the server's Table) in a goroutine the
@@ -315,14 +352,15 @@ func (s *Server) Start(ln net.Listener) error {
 // served (with "h2" and "http/1.1" added to its NextProtos).
 func (s *Server) StartTLS(ln net.Listener, cfg *tls.Config) error {
 	gl := s.gov.Listen(ln, governor.ListenerOptions{TLS: true})
-	return s.serve(tls.NewListener(gl, governedTLS(cfg)), false)
+	return s.serve(tls.NewListener(gl, governedTLS(cfg, h2Offered(s.hs))), false)
 }
 
 // governedTLS returns cfg with the callbacks that tell a governed
-// connection its handshake is done, and whether ALPN chose HTTP/2.
-func governedTLS(cfg *tls.Config) *tls.Config {
+// connection its handshake is done, and whether ALPN chose HTTP/2 (offered
+// when h2).
+func governedTLS(cfg *tls.Config, h2 bool) *tls.Config {
 	cfg = cfg.Clone()
-	cfg.NextProtos = alpn(cfg.NextProtos) // h2.go; no "h2" with -tags nethttpomithttp2
+	cfg.NextProtos = alpnFor(cfg.NextProtos, h2)
 	userConfig := cfg.GetConfigForClient
 	cfg.GetConfigForClient = nil
 	base := cfg.Clone()
@@ -335,7 +373,7 @@ func governedTLS(cfg *tls.Config) *tls.Config {
 			}
 			if uc != nil {
 				c = uc.Clone()
-				c.NextProtos = alpn(c.NextProtos)
+				c.NextProtos = alpnFor(c.NextProtos, h2)
 			}
 		}
 		gc, _ := hello.Conn.(*governor.Conn)

@@ -70,7 +70,20 @@ func (w *responseWriter) writeStream(p []byte) (int, error) {
 			return n, err
 		}
 	}
+	x.idleWrite()
 	return n, nil
+}
+
+// idleWrite disarms a long-lived exchange's write deadline once a write is
+// done: HTTP/2 resets a stream whose write deadline passes even while
+// nothing is being written, and an event stream or a tunnel may rightly
+// write nothing for longer than the stall timeout. (An ordinary response
+// keeps its deadline armed between writes, which saves a message to the
+// connection's goroutine per write.)
+func (x *exchange) idleWrite() {
+	if x.long {
+		x.armWrite(time.Time{})
+	}
 }
 
 func (w *responseWriter) endStreamWrite(m int, err error) error {
@@ -127,7 +140,9 @@ func (w *responseWriter) Flush() {
 	}
 	x.armWrite(x.st.BeginWrite())
 	err := http.NewResponseController(w.ResponseWriter).Flush()
-	w.endStreamWrite(0, err)
+	if w.endStreamWrite(0, err) == nil {
+		x.idleWrite()
+	}
 }
 
 // Hijack hands the connection over, for handlers that type-assert
