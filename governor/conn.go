@@ -83,17 +83,29 @@ const (
 )
 
 // TimeoutError is returned by a Conn's Read, Write or ReadFrom when the
-// governor closed the connection because a rule expired. It reports
-// Timeout() true and unwraps to os.ErrDeadlineExceeded. Its Cause is the
-// governor's verdict and never depends on which of the governor, the kernel
-// or a caller's deadline woke the operation first: when a governor rule has
-// expired, it is the one reported.
+// governor closed the connection because a rule expired (and, through
+// package httpd, by an HTTP/2 request body's Read or a response's Write when
+// a rule reset the stream). It reports Timeout() true and unwraps to
+// os.ErrDeadlineExceeded.
+//
+// What a handler can rely on: errors.As(err, &te) with te a
+// *TimeoutError is true exactly when the governor cut the exchange, and
+// te.Cause is its verdict (stall, min-rate, transfer-timeout, dead-peer,
+// header-timeout, idle, handshake-timeout). The cause never depends on
+// which of the governor, the kernel or a caller's deadline woke the
+// operation first: when a governor rule has expired, it is the one
+// reported. A caller's own deadline (SetReadDeadline, or
+// http.ResponseController's) that expires first is returned as the plain
+// os.ErrDeadlineExceeded it is, not as a TimeoutError, and leaves the
+// connection open. The connection is closed (or the stream reset) when a
+// TimeoutError is returned; later operations fail too.
 type TimeoutError struct {
-	ConnID uint64
-	Cause  Cause
-	Phase  Phase // the phase whose rule expired: write for a stalled write
+	ConnID uint64 // the connection's id in its Table
+	Cause  Cause  // the rule that expired: the governor's verdict
+	Phase  Phase  // the phase whose rule expired: write for a stalled write
 }
 
+// Error describes the cut: connection, cause and phase.
 func (e *TimeoutError) Error() string {
 	return fmt.Sprintf("governor: conn %d: %s in phase %s", e.ConnID, e.Cause, e.Phase)
 }

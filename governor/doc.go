@@ -27,13 +27,17 @@
 //   - the live connection Table (Snapshot, Kill) that every other component
 //     reads, with close counts by cause.
 //
-// The governor knows nothing of HTTP. A protocol layer (package httpd) tells
-// a Conn where it is: BeginRequest when a request's header has been parsed,
-// BodyDone when its body has been read to the end, Idle when a keep-alive
-// connection waits for the next request, Hijacked when the protocol layer
-// gives the connection away, Multiplexed when requests are multiplexed on it
+// The governor knows nothing of HTTP. A protocol layer tells a Conn where it
+// is (package httpd does, and its Govern does it for any net/http server;
+// the package example shows a protocol of one's own): BeginRequest when a
+// request's header has been parsed, BodyDone when its body has been read to
+// the end, Idle when a keep-alive connection waits for the next request,
+// Hijacked when the protocol layer gives the connection away, HandshakeDone
+// after a TLS handshake, Multiplexed when requests are multiplexed on it
 // (HTTP/2: then OpenStream per request, Active and Idle as streams open and
-// close). From those calls the Conn derives which rule bounds its next read:
+// close). A Conn never told anything stays in its first phase and is cut at
+// HeaderTimeout (see Table.Listen). From those calls the Conn derives which
+// rule bounds its next read:
 //
 //	handshake  accept (TLS listener) .. handshake done   HandshakeTimeout, total
 //	header     accept or first byte after idle .. header  HeaderTimeout, total

@@ -17,8 +17,11 @@ type ListenerOptions struct {
 	TLS bool
 
 	// Refusal is written to a connection refused at a cap before it is
-	// closed, for example a canned "503 Service Unavailable" response. Nil
-	// means close at once, abortively.
+	// closed, for example a canned "503 Service Unavailable" response
+	// (httpd.Refusal is one; httpd.Govern uses it). At most 32 refusals
+	// are answered at once, each within 250 ms; beyond, connections are
+	// reset. Nil means close at once, abortively. Leave it nil on a TLS
+	// listener: its peer expects a handshake, not plaintext.
 	Refusal []byte
 }
 
@@ -62,6 +65,13 @@ const (
 	sockAcks                              // the kernel reports the peer's acknowledgements (TCP_INFO)
 )
 
+// Listen needs a protocol layer that tells each connection where it is
+// (BeginRequest, BodyDone, Idle, Hijacked; HandshakeDone or Multiplexed
+// after TLS): for net/http use httpd.Govern, which does. Without those
+// calls a connection never leaves its first phase, so every read stays
+// under HeaderTimeout (a total deadline from accept) and the connection is
+// cut when it expires, between requests or not.
+//
 // Listen wraps ln so that its connections are governed by t. When ln is a
 // TCP listener, the keepalive and TCP_USER_TIMEOUT options are also set on
 // the listening socket: where accepted sockets inherit them (Linux, when

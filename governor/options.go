@@ -83,8 +83,8 @@ type Options struct {
 	// StallTimeout; a zero count means DefaultKeepAliveCount. Linux rounds the
 	// durations up to whole seconds.
 	KeepAliveIdle     time.Duration
-	KeepAliveInterval time.Duration
-	KeepAliveCount    int
+	KeepAliveInterval time.Duration // see KeepAliveIdle
+	KeepAliveCount    int           // see KeepAliveIdle
 
 	// UserTimeout, if positive, sets TCP_USER_TIMEOUT on every accepted
 	// socket while its connection lives: only a backstop, never the judge.

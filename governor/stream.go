@@ -215,18 +215,18 @@ func (s *Stream) Reset(cause Cause, phase Phase) {
 		slog.Duration("since_progress", now.Sub(s.LastProgress())))
 }
 
-// StreamInfo is one stream of a ConnInfo.
+// StreamInfo is one stream of a ConnInfo: a snapshot, not updated.
 type StreamInfo struct {
-	ID            uint64
-	Request       string
-	Route         string
-	Phase         Phase
-	BytesIn       int64
-	BytesOut      int64
-	Age           time.Duration
-	SinceProgress time.Duration
+	ID            uint64        // the stream's number on its connection (Stream.ID)
+	Request       string        // as OpenStream's desc describes it
+	Route         string        // desc's Route(), if it has that method
+	Phase         Phase         // body, write or handler (Stream.Phase)
+	BytesIn       int64         // request body bytes read
+	BytesOut      int64         // response bytes written
+	Age           time.Duration // since OpenStream
+	SinceProgress time.Duration // since its body or response last moved
 	DeadlineIn    time.Duration // until the rule armed last expires; meaningful if Rule is not CauseNone
-	Rule          Cause
+	Rule          Cause         // the cause that rule resets the stream for; CauseNone if none is armed
 }
 
 // streamsLocked returns the rows of c's open streams.

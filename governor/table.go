@@ -93,21 +93,21 @@ func (t *Table) Options() Options { return t.opts }
 
 // ConnInfo is one row of a Snapshot.
 type ConnInfo struct {
-	ID       uint64
-	Remote   string
-	Local    string
-	Phase    Phase
+	ID       uint64 // the connection's id in its Table (Conn.ID)
+	Remote   string // the peer's address
+	Local    string // the listener's address it came in on
+	Phase    Phase  // as Conn.Phase; PhaseStreams for HTTP/2 with streams open
 	Request  string // the request being served, as BeginRequest described it
 	Route    string // its route, if the describer has a Route() string method
 	Requests int64  // requests begun on this connection
 	Streams  int64  // HTTP/2 streams open (StreamRows has them)
-	BytesIn  int64
-	BytesOut int64
+	BytesIn  int64  // bytes read from the peer, as they came off the socket (TLS records included)
+	BytesOut int64  // bytes written to the peer, likewise
 	// Start, LastProgress and Deadline are wall-clock times, for display
 	// only; Age, SinceProgress and DeadlineIn are what they are measured
 	// by, on the monotonic clock.
 	Start         time.Time
-	Age           time.Duration
+	Age           time.Duration // since accept
 	LastProgress  time.Time     // last byte in or out, or acknowledged by the peer
 	SinceProgress time.Duration // time since LastProgress
 	Deadline      time.Time     // when the governing rule armed last closes it; zero if none
@@ -227,10 +227,12 @@ func (t *Table) Kill(id uint64) bool {
 
 // Stats are the Table's counters since it was created.
 type Stats struct {
-	Open     int
-	Accepted uint64
+	Open     int    // connections open now
+	Accepted uint64 // connections admitted (evictions made room for some)
 	Refused  uint64 // connections refused at a cap
-	Closed   map[Cause]uint64
+	// Closed counts closed connections by cause; every cause of Causes
+	// has an entry.
+	Closed map[Cause]uint64
 	// Resets counts the streams of multiplexed connections reset by a
 	// rule (Stream.Reset), by cause; their connections went on.
 	Resets map[Cause]uint64

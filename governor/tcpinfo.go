@@ -9,17 +9,17 @@ import "time"
 type TCPInfo struct {
 	State        string        // kernel TCP state, e.g. "ESTABLISHED"
 	RTT          time.Duration // smoothed round-trip time
-	RTTVar       time.Duration
-	Unacked      uint32 // segments sent and not yet acknowledged
-	Retransmits  uint8  // retransmissions of the current unacknowledged segment
-	Probes       uint8  // unanswered keepalive or zero-window probes
-	TotalRetrans uint32 // retransmitted segments over the connection's life
-	Lost         uint32 // segments deemed lost
-	NotSent      uint32 // bytes in the send buffer not yet sent
-	UnackedBytes uint32 // bytes sent and not yet acknowledged
-	SendWindow   uint32 // the peer's advertised receive window, bytes
-	BytesAcked   uint64 // bytes the peer acknowledged over the connection's life
-	BytesRecv    uint64
+	RTTVar       time.Duration // the round-trip time's mean deviation
+	Unacked      uint32        // segments sent and not yet acknowledged
+	Retransmits  uint8         // retransmissions of the current unacknowledged segment
+	Probes       uint8         // unanswered keepalive or zero-window probes
+	TotalRetrans uint32        // retransmitted segments over the connection's life
+	Lost         uint32        // segments deemed lost
+	NotSent      uint32        // bytes in the send buffer not yet sent
+	UnackedBytes uint32        // bytes sent and not yet acknowledged
+	SendWindow   uint32        // the peer's advertised receive window, bytes
+	BytesAcked   uint64        // bytes the peer acknowledged over the connection's life
+	BytesRecv    uint64        // bytes received from the peer over the connection's life
 	LastDataSent time.Duration // since the last data segment was sent
 	LastDataRecv time.Duration // since the last data segment was received
 	LastAckRecv  time.Duration // since the last acknowledgement was received

@@ -242,14 +242,14 @@ func (s *Server) done(x *exchange, r *http.Request) {
 
 // Done is what Options.Done hears of each finished request.
 type Done struct {
-	Request  *http.Request
-	ConnID   uint64
-	Route    string // the matched route's prefix; empty if none
-	Status   int    // 500 for a handler that panicked
-	BytesIn  int64  // request body bytes read by the handler
-	BytesOut int64  // response body bytes written
-	Start    time.Time
-	Duration time.Duration
+	Request  *http.Request // as net/http made it (the handler saw a copy with its own context and body)
+	ConnID   uint64        // the governed connection's id; 0 if not governed
+	Route    string        // the matched route's prefix; empty if none
+	Status   int           // 500 for a handler that panicked
+	BytesIn  int64         // request body bytes read by the handler
+	BytesOut int64         // response body bytes written
+	Start    time.Time     // when the handler began, on the governor's clock (compare with Table.Now)
+	Duration time.Duration // the handler's run time
 	// Cut is why an HTTP/2 stream was reset by a rule (stall, min-rate,
 	// transfer-timeout, handler-timeout); CauseNone otherwise.
 	Cut governor.Cause

@@ -6,6 +6,10 @@
 // reports handlers that overstay their deadline with their goroutine stack,
 // and owns the Start/Shutdown/Close lifecycle of the http.Server.
 //
+// Govern does the same for an application's own http.Server: one call, and
+// its mux, middleware, event streams, WebSockets and downloads run on
+// governed connections (see its example).
+//
 // Built with -tags nethttpomithttp2 (net/http's own tag, which drops its
 // bundled HTTP/2 for the smallest devices), TLS listeners offer and serve
 // HTTP/1.1 only; HTTP2 says which.
@@ -70,6 +74,15 @@ type Options struct {
 	// Default is the policy of requests whose route leaves a field zero.
 	// Zero fields take DefaultBodyLimit and DefaultHandlerTimeout (the
 	// transfer fields default to the Governor's options).
+	//
+	// Long-lived exchanges are bounded by progress alone, whatever the
+	// policy says: a request with an Upgrade header (WebSocket over
+	// HTTP/1.1), a CONNECT (WebSocket over HTTP/2) or one that accepts
+	// text/event-stream (every EventSource) has no handler deadline, no
+	// minimum rate and no transfer cap; each of its writes must make
+	// progress within the stall timeout. A tunnel's (Upgrade, CONNECT)
+	// reads are not bounded and its body has no limit: its liveness is
+	// the protocol's (a WebSocket ping), or the kernel's keepalive.
 	Default route.Policy
 	// MaxHeaderBytes caps the request header, in bytes; zero means
 	// HTTP's MaxHeaderBytes when HTTP is set (zero there too: net/http's
@@ -256,7 +269,9 @@ func (s *Server) adopt() {
 // Governor returns the connection table the server's listeners feed.
 func (s *Server) Governor() *governor.Table { return s.gov }
 
-// Refusal is the response written to connections refused at a cap.
+// Refusal is the response written to connections refused at a cap (a 503
+// with Retry-After: 1 and Connection: close), for governor.ListenerOptions;
+// Serve, Start and Govern's Serve use it on plain listeners.
 var Refusal = []byte("HTTP/1.1 503 Service Unavailable\r\n" +
 	"Content-Type: text/plain; charset=utf-8\r\n" +
 	"Content-Length: 19\r\nRetry-After: 1\r\nConnection: close\r\n\r\n" +

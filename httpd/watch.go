@@ -15,11 +15,11 @@ import (
 
 // Flight is a handler in flight, as Flights reports it.
 type Flight struct {
-	ConnID   uint64
-	Stream   uint64 // the HTTP/2 stream's number on its connection; 0 for HTTP/1
-	Request  string // method and path
-	Route    string // the matched route's prefix
-	Start    time.Time
+	ConnID   uint64    // the governed connection's id; 0 if not governed
+	Stream   uint64    // the HTTP/2 stream's number on its connection; 0 for HTTP/1
+	Request  string    // method and path
+	Route    string    // the matched route's prefix
+	Start    time.Time // when the handler began (wall clock, for display)
 	Deadline time.Time // the handler deadline; zero if none
 	Overdue  bool      // it ran HandlerGrace past its deadline; its conn (or stream) was cut
 	Stack    string    // its goroutine's stack, captured when it overstayed
