@@ -133,6 +133,7 @@ type Server struct {
 	gov     *governor.Table
 	log     *slog.Logger
 	hs      *http.Server
+	h2      bool // hs serves HTTP/2 over TLS (h2Offered, read before it serves)
 	flights flights
 	caps    handlerCaps
 
@@ -191,7 +192,7 @@ func New(opts Options) *Server {
 		BodyLimit:      DefaultBodyLimit,
 		HandlerTimeout: DefaultHandlerTimeout,
 	})
-	s := &Server{opts: opts, gov: opts.Governor, log: opts.Logger, hs: hs,
+	s := &Server{opts: opts, gov: opts.Governor, log: opts.Logger, hs: hs, h2: h2Offered(hs),
 		caps: handlerCaps{max: opts.MaxHandlers, perIP: opts.MaxHandlersPerIP}}
 	s.flights.init()
 	s.adopt()
@@ -312,7 +313,7 @@ func (s *Server) ServeTLS(ln net.Listener, certFile, keyFile string) error {
 		}
 		cfg.Certificates = []tls.Certificate{cert}
 	}
-	h2 := h2Offered(s.hs)
+	h2 := s.h2
 	if tc := s.hs.TLSConfig; h2 && tc != nil && !slices.Contains(tc.NextProtos, "h2") {
 		// net/http's Serve sets HTTP/2 up only for a server without a
 		// TLSConfig or whose TLSConfig offers "h2"; its ServeTLS adds "h2"
@@ -367,7 +368,7 @@ func (s *Server) Start(ln net.Listener) error {
 // served (with "h2" and "http/1.1" added to its NextProtos).
 func (s *Server) StartTLS(ln net.Listener, cfg *tls.Config) error {
 	gl := s.gov.Listen(ln, governor.ListenerOptions{TLS: true})
-	return s.serve(tls.NewListener(gl, governedTLS(cfg, h2Offered(s.hs))), false)
+	return s.serve(tls.NewListener(gl, governedTLS(cfg, s.h2)), false)
 }
 
 // governedTLS returns cfg with the callbacks that tell a governed
