@@ -629,6 +629,9 @@ func TestAdopter(t *testing.T) {
 	})
 	for _, c := range checks {
 		for _, m := range modes {
+			if m.h2 && !httpd.HTTP2 {
+				continue // built with -tags nethttpomithttp2
+			}
 			for _, governed := range []bool{true, false} {
 				kind := "plain"
 				if governed {
@@ -724,6 +727,9 @@ func TestGovernChains(t *testing.T) {
 func TestHandlerTimeoutSparesLongLived(t *testing.T) {
 	for _, m := range []mode{modes[0], modes[2]} {
 		t.Run(m.name, func(t *testing.T) {
+			if m.h2 && !httpd.HTTP2 {
+				t.Skip("built with -tags nethttpomithttp2: no HTTP/2")
+			}
 			t.Parallel()
 			r := &rig{m: m, events: make(chan event, 64), closed: make(chan time.Time, 4)}
 			var errs logLines
