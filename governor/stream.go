@@ -32,6 +32,10 @@ type Stream struct {
 	deadline     atomic.Int64  // the deadline handed out last; 0 none
 	rule         atomic.Uint32 // the Cause it is for
 	reset        atomic.Uint32 // the Cause the stream was reset for; CauseNone
+	// The rule deadlines of the read and the write under way (Expired),
+	// and the causes they are for; 0 none.
+	readDL, writeDL       atomic.Int64
+	readCause, writeCause atomic.Uint32
 
 	// The reader's: guarded by being used by one reader at a time.
 	body      bool // a body remains to be read
@@ -110,6 +114,8 @@ func (s *Stream) BeginRead() time.Time {
 	s.readStart = now
 	dl, cause := transferRule(&s.lim, now, s.start, s.bodyBytes, s.lim.bodyMinRate)
 	s.readRule = cause
+	s.readDL.Store(s.c.t.mono(dl))
+	s.readCause.Store(uint32(cause))
 	s.io.Or(ioBody)
 	showDeadline(s.c.t, &s.deadline, &s.rule, dl, cause)
 	return dl
@@ -150,6 +156,8 @@ func (s *Stream) BeginWrite() time.Time {
 	s.writeStart = now
 	dl, cause := transferRule(&s.lim, now, s.respStart, s.respBytes, s.lim.MinRate)
 	s.writeRule = cause
+	s.writeDL.Store(s.c.t.mono(dl))
+	s.writeCause.Store(uint32(cause))
 	s.io.Or(ioWrite)
 	showDeadline(s.c.t, &s.deadline, &s.rule, dl, cause)
 	return dl
@@ -173,6 +181,23 @@ func (s *Stream) EndWrite(n int, deadlineExpired bool) Cause {
 		}
 	}
 	return CauseNone
+}
+
+// Expired reports whether the read or the write under way on the stream
+// has overrun its rule's deadline at now (a time on the Table's clock), and
+// for which cause and phase: the protocol layer then resets the stream.
+// A stream with nothing under way never expires: between reads and writes
+// the peer owes nothing.
+func (s *Stream) Expired(now time.Time) (Cause, Phase, bool) {
+	ns := s.c.t.mono(now)
+	io := s.io.Load()
+	if d := s.writeDL.Load(); io&ioWrite != 0 && d != 0 && ns >= d {
+		return Cause(s.writeCause.Load()), PhaseWrite, true
+	}
+	if d := s.readDL.Load(); io&ioBody != 0 && d != 0 && ns >= d {
+		return Cause(s.readCause.Load()), PhaseBody, true
+	}
+	return CauseNone, PhaseHandler, false
 }
 
 // WriteChunk is the largest write the protocol layer should make under one

@@ -1,9 +1,7 @@
 package httpd
 
 import (
-	"errors"
 	"io"
-	"os"
 	"time"
 
 	"github.com/vigilhttp/vigil/governor"
@@ -36,24 +34,24 @@ func (b *body) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// readStream reads an HTTP/2 stream's body under the stream's deadline. A
-// rule that expires resets the stream (RST_STREAM: the peer is told) and
-// fails the read with a governor.TimeoutError.
+// readStream reads an HTTP/2 stream's body, marked as waiting on the peer
+// with the stream's rule deadline: the watchdog resets a stream whose read
+// overruns it (RST_STREAM: the peer is told), and the read then fails with
+// a governor.TimeoutError. No deadline is armed on the stream itself, so
+// nothing fires between reads.
 func (b *body) readStream(p []byte) (int, error) {
 	x := b.x
-	x.armRead(x.st.BeginRead())
+	x.st.BeginRead()
 	n, err := b.rc.Read(p)
 	b.bytes += int64(n)
-	expired := err != nil && errors.Is(err, os.ErrDeadlineExceeded)
-	if cause := x.st.EndRead(n, err == io.EOF, expired); cause != governor.CauseNone {
-		x.reset(cause, governor.PhaseBody)
+	x.st.EndRead(n, err == io.EOF, false)
+	if cause := x.cutCause(); cause != governor.CauseNone {
 		err = &governor.TimeoutError{ConnID: x.flight.connID, Cause: cause, Phase: governor.PhaseBody}
 	}
 	if err != nil {
 		b.err = err
 		if err == io.EOF && !b.done {
 			b.done = true
-			x.armRead(time.Time{})
 		}
 	}
 	return n, err
@@ -61,68 +59,35 @@ func (b *body) readStream(p []byte) (int, error) {
 
 func (b *body) Close() error { return b.rc.Close() }
 
-// The stream's deadlines are armed a little after the rule's (an eighth of
-// the stall timeout), and re-armed only when the rule moves past them:
-// HTTP/2 ends a stream's body or resets the stream when its deadline
-// passes, so an armed deadline must never be earlier than the rule's, and
-// re-arming on every read or write would cost a message to the
-// connection's goroutine each time.
-func (x *exchange) slack() time.Duration { return x.srv.gov.Options().StallTimeout / 8 }
+// cutCause is the cause the watchdog reset the stream for; CauseNone.
+func (x *exchange) cutCause() governor.Cause { return governor.Cause(x.cut.Load()) }
 
-// armRead arms the stream's read deadline for a rule deadline want (zero:
-// none), or the caller's own, if earlier.
-func (x *exchange) armRead(want time.Time) {
-	if d := nextDeadline(x.armedRead, want, x.extRead, x.slack()); x.dl != nil && !d.Equal(x.armedRead) {
-		x.armedRead = d
-		x.dl.SetReadDeadline(d)
-	}
-}
-
-// armWrite is armRead for the stream's write deadline.
-func (x *exchange) armWrite(want time.Time) {
-	if d := nextDeadline(x.armedWrite, want, x.extWrite, x.slack()); x.dl != nil && !d.Equal(x.armedWrite) {
-		x.armedWrite = d
-		x.dl.SetWriteDeadline(d)
-	}
-}
-
-// nextDeadline returns the deadline to arm, given cur, the one armed, for
-// a rule deadline want (zero: none) and the caller's ext (zero: none): cur
-// while it is not before want, else want plus slack; the caller's if
-// earlier.
-func nextDeadline(cur, want, ext time.Time, slack time.Duration) time.Time {
-	d := want
-	if !want.IsZero() {
-		if want.After(cur) {
-			d = want.Add(slack)
-		} else {
-			d = cur
-		}
-	}
-	return earliestTime(d, ext)
-}
-
-// reset ends the stream for cause: net/http resets an HTTP/2 stream whose
+// reset ends the stream for cause, once, unless the handler has returned
+// (its writer may then be gone): net/http resets an HTTP/2 stream whose
 // write deadline has passed, so a deadline in the past tells the peer at
-// once (RST_STREAM) and fails the handler's pending and later writes.
+// once (RST_STREAM) and fails the handler's pending and later reads and
+// writes. The watchdog calls it.
 func (x *exchange) reset(cause governor.Cause, phase governor.Phase) {
-	if x.cut == governor.CauseNone {
-		x.cut = cause
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.returned || !x.cut.CompareAndSwap(uint32(governor.CauseNone), uint32(cause)) {
+		return
 	}
 	x.st.Reset(cause, phase)
-	x.armedWrite = time.Unix(1, 0)
-	x.dl.SetWriteDeadline(x.armedWrite)
+	x.dl.SetWriteDeadline(time.Unix(1, 0))
 }
 
 // finishStream bounds what net/http writes of the stream after the handler
 // returns (the rest of a buffered response, waiting for the peer's flow
-// control window): by the stall rule, as every write.
+// control window): a write deadline, the stall rule's plus an eighth, armed
+// once (the watchdog no longer sees the stream).
 func (x *exchange) finishStream() {
-	if x.cut != governor.CauseNone {
+	if x.cutCause() != governor.CauseNone || x.long {
 		return
 	}
-	x.armWrite(x.st.BeginWrite())
+	dl := x.st.BeginWrite()
 	x.st.EndWrite(0, false)
+	x.dl.SetWriteDeadline(earliestTime(dl.Add(x.srv.gov.Options().StallTimeout/8), x.extWrite))
 }
 
 func earliestTime(a, b time.Time) time.Time {

@@ -181,6 +181,28 @@ func TestHTTP2(t *testing.T) {
 		cancel()
 	})
 
+	t.Run("a handler that pauses between writes longer than the stall timeout is not reset", func(t *testing.T) {
+		h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			io.WriteString(w, "a")
+			w.(http.Flusher).Flush()
+			time.Sleep(2500 * time.Millisecond) // the peer owes nothing while the handler thinks
+			io.WriteString(w, "b")
+		})
+		f, c := startH2(t, governor.Options{}, Options{Handler: h})
+		resp, err := c.Get("https://" + f.addr + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil || string(body) != "ab" {
+			t.Errorf("body %q, %v; want \"ab\"", body, err)
+		}
+		if n := f.srv.Governor().Stats().Resets[governor.CauseStall]; n != 0 {
+			t.Errorf("%d streams reset for stall", n)
+		}
+	})
+
 	t.Run("each stream is a row with its own bytes while it runs", func(t *testing.T) {
 		release := make(chan struct{})
 		h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

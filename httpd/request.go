@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/vigilhttp/vigil/governor"
@@ -210,7 +211,7 @@ func lingerClose(w http.ResponseWriter, n int64) {
 func (s *Server) unanswered(x *exchange, ctx context.Context) {
 	var mbe *http.MaxBytesError
 	switch {
-	case x.cut != governor.CauseNone:
+	case x.cutCause() != governor.CauseNone:
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
 		http.Error(&x.responseWriter, "503 handler timed out", http.StatusServiceUnavailable)
 	case x.body.rc != nil && errors.As(x.body.err, &mbe):
@@ -236,7 +237,7 @@ func (s *Server) done(x *exchange, r *http.Request) {
 		BytesOut: x.bytes,
 		Start:    x.flight.start,
 		Duration: s.gov.Now().Sub(x.flight.start),
-		Cut:      x.cut,
+		Cut:      x.cutCause(),
 	})
 }
 
@@ -275,9 +276,8 @@ type exchange struct {
 	// The caller's own deadlines (http.ResponseController), the
 	// deadlines armed on the stream, and the cause of a reset; used by the
 	// handler's goroutine only.
-	extRead, extWrite     time.Time
-	armedRead, armedWrite time.Time
-	cut                   governor.Cause
+	extWrite time.Time      // the handler's own write deadline (finishStream keeps it)
+	cut      atomic.Uint32  // governor.Cause the watchdog reset the stream for
 
 	mu       sync.Mutex // guards returned; held by the watchdog while it resets the stream
 	returned bool       // the handler returned: the stream's writer may be gone

@@ -114,9 +114,11 @@ func (s *Server) watch(stop <-chan struct{}) {
 		case <-stop:
 			return
 		case <-t.C:
-			if late := s.overdue(s.gov.Now()); len(late) > 0 {
+			now := s.gov.Now()
+			if late := s.overdue(now); len(late) > 0 {
 				s.overstayed(late)
 			}
+			s.expireStreams(now)
 		}
 	}
 }
@@ -189,13 +191,35 @@ func (s *Server) overstayed(late []*flight) {
 // abortStream resets the HTTP/2 stream of a handler that overstayed,
 // unless the handler has returned meanwhile (its writer is then gone).
 func (x *exchange) abortStream() {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	if x.returned {
-		return
+	x.reset(governor.CauseHandlerTimeout, governor.PhaseHandler)
+}
+
+// expireStreams resets every HTTP/2 stream whose read or write under way
+// has overrun its rule (stall, minimum rate, transfer cap): the peer gets
+// RST_STREAM and the handler's read or write fails, while the
+// connection's other streams go on. The watchdog's tick (watchInterval)
+// is the precision; a stream is never given a deadline of its own, which
+// HTTP/2 would enforce between reads and writes too.
+func (s *Server) expireStreams(now time.Time) {
+	type expiry struct {
+		x     *exchange
+		cause governor.Cause
+		phase governor.Phase
 	}
-	x.st.Reset(governor.CauseHandlerTimeout, governor.PhaseHandler)
-	x.dl.SetWriteDeadline(time.Unix(1, 0))
+	var due []expiry
+	s.flights.mu.Lock()
+	for fl := s.flights.root.next; fl != &s.flights.root; fl = fl.next {
+		if fl.st == nil {
+			continue
+		}
+		if cause, phase, ok := fl.st.Expired(now); ok {
+			due = append(due, expiry{fl.x, cause, phase})
+		}
+	}
+	s.flights.mu.Unlock()
+	for _, e := range due {
+		e.x.reset(e.cause, e.phase)
+	}
 }
 
 // Stack returns the goroutine stacks of the handlers running on connection

@@ -2,11 +2,9 @@ package httpd
 
 import (
 	"bufio"
-	"errors"
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"sync"
 	"time"
 
@@ -49,20 +47,22 @@ func (w *responseWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// writeStream writes to an HTTP/2 stream in pieces, each under the
-// stream's deadline; a rule that expires has reset the stream (net/http
-// does on a passed write deadline) and fails the write with a
-// governor.TimeoutError.
+// writeStream writes to an HTTP/2 stream in pieces of at most WriteChunk
+// bytes, each marked as waiting on the peer with the stream's rule
+// deadline: the watchdog resets a stream whose write overruns it (as
+// net/http does when a write deadline passes), and the write then fails
+// with a governor.TimeoutError. No deadline stays armed between writes, so
+// a handler may pause between them, and an event stream stay quiet.
 func (w *responseWriter) writeStream(p []byte) (int, error) {
 	x := w.x
 	chunk := x.st.WriteChunk()
 	var n int
 	for n < len(p) {
-		if x.cut != governor.CauseNone {
-			return n, &governor.TimeoutError{ConnID: x.flight.connID, Cause: x.cut, Phase: governor.PhaseWrite}
+		if cause := x.cutCause(); cause != governor.CauseNone {
+			return n, &governor.TimeoutError{ConnID: x.flight.connID, Cause: cause, Phase: governor.PhaseWrite}
 		}
 		end := min(len(p), n+chunk)
-		x.armWrite(x.st.BeginWrite())
+		x.st.BeginWrite()
 		m, err := w.ResponseWriter.Write(p[n:end])
 		n += m
 		w.bytes += int64(m)
@@ -70,28 +70,13 @@ func (w *responseWriter) writeStream(p []byte) (int, error) {
 			return n, err
 		}
 	}
-	x.idleWrite()
 	return n, nil
-}
-
-// idleWrite disarms a long-lived exchange's write deadline once a write is
-// done: HTTP/2 resets a stream whose write deadline passes even while
-// nothing is being written, and an event stream or a tunnel may rightly
-// write nothing for longer than the stall timeout. (An ordinary response
-// keeps its deadline armed between writes, which saves a message to the
-// connection's goroutine per write.)
-func (x *exchange) idleWrite() {
-	if x.long {
-		x.armWrite(time.Time{})
-	}
 }
 
 func (w *responseWriter) endStreamWrite(m int, err error) error {
 	x := w.x
-	expired := err != nil && errors.Is(err, os.ErrDeadlineExceeded)
-	if cause := x.st.EndWrite(m, expired); cause != governor.CauseNone {
-		x.cut = cause
-		x.st.Reset(cause, governor.PhaseWrite)
+	x.st.EndWrite(m, false)
+	if cause := x.cutCause(); cause != governor.CauseNone {
 		return &governor.TimeoutError{ConnID: x.flight.connID, Cause: cause, Phase: governor.PhaseWrite}
 	}
 	return err
@@ -135,14 +120,12 @@ func (w *responseWriter) Flush() {
 		http.NewResponseController(w.ResponseWriter).Flush()
 		return
 	}
-	if x.cut != governor.CauseNone {
+	if x.cutCause() != governor.CauseNone {
 		return
 	}
-	x.armWrite(x.st.BeginWrite())
+	x.st.BeginWrite()
 	err := http.NewResponseController(w.ResponseWriter).Flush()
-	if w.endStreamWrite(0, err) == nil {
-		x.idleWrite()
-	}
+	w.endStreamWrite(0, err)
 }
 
 // Hijack hands the connection over, for handlers that type-assert
@@ -163,25 +146,17 @@ func (w *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 // SetReadDeadline and SetWriteDeadline take a handler's own deadlines
 // (http.ResponseController finds them here first). On HTTP/1 they go to
 // the connection, where the governor honours them beside its rules; on
-// HTTP/2 the stream's deadline becomes the earlier of the handler's and
-// the rule's.
+// HTTP/2 to the stream, where the governor's rules are the watchdog's and
+// never armed as deadlines, so the two cannot clash.
 func (w *responseWriter) SetReadDeadline(d time.Time) error {
-	x := w.x
-	if x.st == nil {
-		return http.NewResponseController(w.ResponseWriter).SetReadDeadline(d)
-	}
-	x.extRead = d
-	x.armRead(time.Time{}) // the rule's deadline is armed again by the next read
-	return nil
+	return http.NewResponseController(w.ResponseWriter).SetReadDeadline(d)
 }
 
 // SetWriteDeadline: see SetReadDeadline.
 func (w *responseWriter) SetWriteDeadline(d time.Time) error {
 	x := w.x
-	if x.st == nil {
-		return http.NewResponseController(w.ResponseWriter).SetWriteDeadline(d)
+	if x.st != nil {
+		x.extWrite = d
 	}
-	x.extWrite = d
-	x.armWrite(time.Time{}) // the rule's deadline is armed again by the next write
-	return nil
+	return http.NewResponseController(w.ResponseWriter).SetWriteDeadline(d)
 }
