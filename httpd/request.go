@@ -276,8 +276,8 @@ type exchange struct {
 	// The caller's own deadlines (http.ResponseController), the
 	// deadlines armed on the stream, and the cause of a reset; used by the
 	// handler's goroutine only.
-	extWrite time.Time      // the handler's own write deadline (finishStream keeps it)
-	cut      atomic.Uint32  // governor.Cause the watchdog reset the stream for
+	extWrite time.Time     // the handler's own write deadline (finishStream keeps it)
+	cut      atomic.Uint32 // governor.Cause the watchdog reset the stream for
 
 	mu       sync.Mutex // guards returned; held by the watchdog while it resets the stream
 	returned bool       // the handler returned: the stream's writer may be gone
