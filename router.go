@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 
 	"github.com/vigilhttp/vigil/auth"
+	"github.com/vigilhttp/vigil/httpd"
 	"github.com/vigilhttp/vigil/route"
 	"github.com/vigilhttp/vigil/session"
 	"github.com/vigilhttp/vigil/static"
@@ -73,6 +74,25 @@ func (rt *router) Policy(r *http.Request) (route.Policy, string, bool) {
 	return rt.site.Load().rules.Policy(r)
 }
 
+// PolicyState is Policy with the site snapshot the policy came from, which
+// ServeHTTP then serves the request from (httpd.StatePolicies): a reload
+// between the two cannot give a request one route.txt's limits and
+// another's handler.
+func (rt *router) PolicyState(r *http.Request) (route.Policy, string, bool, any) {
+	st := rt.site.Load()
+	p, name, ok := st.rules.Policy(r)
+	return p, name, ok, st
+}
+
+// snapshot returns the site r is to be served from: the one its policy
+// came from, else the current one.
+func (rt *router) snapshot(r *http.Request) *site {
+	if st, ok := httpd.StateFrom(r.Context()).(*site); ok {
+		return st
+	}
+	return rt.site.Load()
+}
+
 // lookupAction returns the action registered as name, or nil.
 func (rt *router) lookupAction(name string) http.Handler {
 	rt.mu.RLock()
@@ -102,7 +122,7 @@ func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		r2.URL = &u
 		r = &r2
 	}
-	st := rt.site.Load()
+	st := rt.snapshot(r)
 	// The handler=continue rules that match, then the handling rule: found
 	// in one pass, into room on this stack (a chain longer than it
 	// allocates).

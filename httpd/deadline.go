@@ -15,7 +15,8 @@ import (
 // actions) never call Done, and their requests then cost no timer.
 type handlerCtx struct {
 	parent   context.Context
-	deadline time.Time
+	deadline time.Time // zero: none (the context then only carries state)
+	state    any       // StatePolicies' state, for StateFrom
 
 	ended atomic.Bool                     // the handler returned: Canceled from now on
 	inner atomic.Pointer[context.Context] // the WithDeadline context, once made
@@ -38,7 +39,13 @@ func (c *handlerCtx) made() context.Context {
 	if p := c.inner.Load(); p != nil {
 		return *p
 	}
-	ctx, cancel := context.WithDeadline(c.parent, c.deadline)
+	var ctx context.Context
+	var cancel context.CancelFunc
+	if c.deadline.IsZero() {
+		ctx, cancel = context.WithCancel(c.parent)
+	} else {
+		ctx, cancel = context.WithDeadline(c.parent, c.deadline)
+	}
 	c.cancel = cancel
 	if c.ended.Load() {
 		cancel()
@@ -53,7 +60,7 @@ func (c *handlerCtx) made() context.Context {
 // the deadline has a monotonic reading, as one made from time.Now does),
 // which is half the cost of time.Now.
 func (c *handlerCtx) settled() bool {
-	return c.inner.Load() != nil || c.ended.Load() || time.Until(c.deadline) <= 0
+	return c.inner.Load() != nil || c.ended.Load() || !c.deadline.IsZero() && time.Until(c.deadline) <= 0
 }
 
 // end cancels the context, as the CancelFunc of WithDeadline does.
@@ -68,10 +75,10 @@ func (c *handlerCtx) end() {
 
 // Deadline returns the handler deadline, or the parent's if earlier.
 func (c *handlerCtx) Deadline() (time.Time, bool) {
-	if d, ok := c.parent.Deadline(); ok && d.Before(c.deadline) {
+	if d, ok := c.parent.Deadline(); ok && (c.deadline.IsZero() || d.Before(c.deadline)) {
 		return d, true
 	}
-	return c.deadline, true
+	return c.deadline, !c.deadline.IsZero()
 }
 
 // Done returns a channel closed at the deadline, when the parent is done or
@@ -89,6 +96,9 @@ func (c *handlerCtx) Err() error {
 // Value returns the parent's value for key; once the context has ended,
 // the WithDeadline context's, so that context.Cause sees the deadline.
 func (c *handlerCtx) Value(key any) any {
+	if _, ok := key.(stateKey); ok && c.state != nil {
+		return c.state
+	}
 	if c.settled() {
 		return c.made().Value(key)
 	}

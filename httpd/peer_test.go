@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -252,4 +253,28 @@ func tcpStateOf(t *testing.T, c *net.TCPConn) int {
 		}
 	})
 	return state
+}
+
+type statePolicies struct{ gen *atomic.Int64 }
+
+func (p statePolicies) Policy(r *http.Request) (route.Policy, string, bool) {
+	pol, name, ok, _ := p.PolicyState(r)
+	return pol, name, ok
+}
+
+func (p statePolicies) PolicyState(r *http.Request) (route.Policy, string, bool, any) {
+	g := p.gen.Add(1) // a reload right after: the handler must still see g
+	return route.Policy{HandlerTimeout: -1}, "/", true, g
+}
+
+func TestPolicyState(t *testing.T) {
+	var gen atomic.Int64
+	f := start(t, governor.Options{}, Options{Routes: statePolicies{&gen}, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, StateFrom(r.Context()), " ", gen.Load())
+	})})
+	for i := int64(1); i <= 3; i++ {
+		if _, body := get(t, f.addr, "/"); body != fmt.Sprintf("%d %d", i, i) {
+			t.Errorf("request %d: handler saw %q, want the state its policy came from", i, body)
+		}
+	}
 }

@@ -67,8 +67,19 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (s *Server) begin(w http.ResponseWriter, r *http.Request) (*exchange, context.Context) {
 	pol := s.opts.Default
 	var routeName string
-	if s.opts.Routes != nil {
-		if p, name, ok := s.opts.Routes.Policy(r); ok {
+	var state any
+	switch rs := s.opts.Routes.(type) {
+	case nil:
+	case StatePolicies:
+		if p, name, ok, st := rs.PolicyState(r); ok {
+			pol = p.Merge(s.opts.Default)
+			routeName = name
+			state = st
+		} else {
+			state = st
+		}
+	default:
+		if p, name, ok := rs.Policy(r); ok {
 			pol = p.Merge(s.opts.Default)
 			routeName = name
 		}
@@ -122,7 +133,10 @@ func (s *Server) begin(w http.ResponseWriter, r *http.Request) (*exchange, conte
 	ctx := r.Context()
 	if pol.HandlerTimeout > 0 && !x.tooLarge {
 		x.flight.deadline = x.flight.start.Add(pol.HandlerTimeout)
+	}
+	if !x.flight.deadline.IsZero() || state != nil {
 		x.ctx.init(ctx, x.flight.deadline)
+		x.ctx.state = state
 		ctx = &x.ctx
 	}
 	// r.WithContext's copy, made in the exchange's allocation rather than

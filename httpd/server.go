@@ -118,6 +118,22 @@ type Policies interface {
 	Policy(r *http.Request) (p route.Policy, name string, ok bool)
 }
 
+// StatePolicies is Policies for a handler that serves requests from a
+// snapshot of its rules (vigil's router): PolicyState also returns the
+// snapshot the policy came from, which the handler then finds with
+// StateFrom, so that a reload between the two can never give a request
+// one rule set's policy and another's handler.
+type StatePolicies interface {
+	Policies
+	PolicyState(r *http.Request) (p route.Policy, name string, ok bool, state any)
+}
+
+// StateFrom returns the state StatePolicies gave for the request whose
+// context ctx is, or nil.
+func StateFrom(ctx context.Context) any { return ctx.Value(stateKey{}) }
+
+type stateKey struct{}
+
 // PoliciesFunc adapts a function to Policies.
 type PoliciesFunc func(r *http.Request) (p route.Policy, name string, ok bool)
 
