@@ -28,8 +28,9 @@ const (
 	h2ProbeEvery  = 100 * time.Millisecond
 	h2ProbeMax    = 100 * time.Millisecond // the bound on a probe during an attack
 	// h2ProbeMaxRace is the bound under the race detector, which slows
-	// the server (and the attacker sharing its cores) several times over.
-	h2ProbeMaxRace = 500 * time.Millisecond
+	// the server (and the attacker sharing its cores, and go test's other
+	// packages) several times over.
+	h2ProbeMaxRace = time.Second
 )
 
 // probeMax is the bound on a probe during an attack in this build.
@@ -308,8 +309,10 @@ func TestH2Attacks(t *testing.T) {
 				return faultkit.H2RapidReset(ctx, c, "/index.html", 10000)
 			},
 			check: func(t *testing.T, res faultkit.Result, cause string) {
-				if res.Streams == 0 || res.PingAcks == 0 && res.GoAway == "" && res.Ended == faultkit.EndedOpen {
-					t.Errorf("got %+v, want the streams opened and a verdict (a PING answered, a GOAWAY or the end)", res)
+				// Under load the server may also reset the streams whose
+				// writes stalled behind the flood (stall rule): a verdict too.
+				if res.Streams == 0 || res.PingAcks == 0 && res.GoAway == "" && res.Resets == 0 && res.Ended == faultkit.EndedOpen {
+					t.Errorf("got %+v, want the streams opened and a verdict (a PING answered, streams reset, a GOAWAY or the end)", res)
 				}
 			},
 		},

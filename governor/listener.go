@@ -1,6 +1,9 @@
 package governor
 
 import (
+	"errors"
+	"os"
+	"syscall"
 	"io"
 	"log/slog"
 	"net"
@@ -45,6 +48,12 @@ type Listener struct {
 	mu     sync.Mutex // guards closed and every wg.Add, so that Close's Wait follows the last Add
 	closed bool
 
+	// spare is a descriptor held in reserve (/dev/null): when the process
+	// runs out (EMFILE), Accept closes it to take the waiting connection,
+	// refuses it, and takes it back, so that clients get a fast 503 instead
+	// of waiting in the kernel's accept queue. Used by Accept only.
+	spare *os.File
+
 	// preset is the socket options (sockKeepAlive, sockUserTimeout) Listen
 	// set on the listening socket, for accepted sockets to inherit.
 	preset sockFlags
@@ -80,6 +89,7 @@ const (
 // options it did not inherit are set per connection, as without this.
 func (t *Table) Listen(ln net.Listener, opts ListenerOptions) *Listener {
 	l := &Listener{ln: ln, t: t, opts: opts, refusing: make(chan struct{}, maxRefusing)}
+	l.spare, _ = os.Open(os.DevNull)
 	if tl, ok := ln.(*net.TCPListener); ok {
 		l.preset = presetListener(tl, &t.opts)
 	}
@@ -101,6 +111,15 @@ func (l *Listener) Close() error {
 	return err
 }
 
+// release closes the listener's spare descriptor (see outOfDescriptors),
+// once Accept finds the listener closed.
+func (l *Listener) release() {
+	if l.spare != nil {
+		l.spare.Close()
+		l.spare = nil
+	}
+}
+
 // Accept waits for and returns the next admitted connection, a *Conn.
 func (l *Listener) Accept() (net.Conn, error) {
 	first := modeHeader
@@ -110,6 +129,12 @@ func (l *Listener) Accept() (net.Conn, error) {
 	for {
 		nc, err := l.ln.Accept()
 		if err != nil {
+			if l.outOfDescriptors(err) {
+				continue
+			}
+			if errors.Is(err, net.ErrClosed) {
+				l.release()
+			}
 			return nil, err
 		}
 		sf := l.sockFlags(nc)
@@ -127,6 +152,51 @@ func (l *Listener) Accept() (net.Conn, error) {
 		c.armFirstRead()
 		return c, nil
 	}
+}
+
+// outOfDescriptors handles an Accept that failed for want of a file
+// descriptor (EMFILE, ENFILE): it frees the spare, accepts the waiting
+// connection with it, refuses that connection at once (refuseNow) and
+// takes the spare back. It reports whether it did, so that Accept goes on
+// and every connection waiting gets its 503 at once rather than waiting in
+// the kernel's accept queue; when even the spare cannot be had back it
+// reports false, and Accept returns the error (net/http then backs off).
+func (l *Listener) outOfDescriptors(err error) bool {
+	if !errors.Is(err, syscall.EMFILE) && !errors.Is(err, syscall.ENFILE) {
+		return false
+	}
+	if l.spare == nil {
+		if l.spare, _ = os.Open(os.DevNull); l.spare == nil {
+			return false
+		}
+	}
+	l.spare.Close()
+	l.spare = nil
+	nc, aerr := l.ln.Accept()
+	if aerr == nil {
+		l.t.refused.Add(1)
+		l.t.log.Warn("governor: out of file descriptors; connection refused", "err", err,
+			"remote", nc.RemoteAddr().String())
+		l.refuseNow(nc)
+	}
+	l.spare, _ = os.Open(os.DevNull)
+	return aerr == nil
+}
+
+// refuseNow answers nc with the listener's Refusal and closes it, on the
+// accepting goroutine and within a few milliseconds, so that the
+// descriptor is free again at once.
+func (l *Listener) refuseNow(nc net.Conn) {
+	if l.opts.Refusal != nil {
+		nc.SetDeadline(time.Now().Add(20 * time.Millisecond))
+		if _, err := nc.Write(l.opts.Refusal); err == nil {
+			if cw, ok := nc.(interface{ CloseWrite() error }); ok {
+				cw.CloseWrite()
+			}
+			io.Copy(io.Discard, io.LimitReader(nc, 64<<10)) // what the client sent, so that closing sends no RST
+		}
+	}
+	abort(nc)
 }
 
 // sockFlags returns what the listener's accepted sockets are like, looking

@@ -216,6 +216,10 @@ func openStatus(err error) int {
 		return http.StatusNotFound
 	case errors.Is(err, fs.ErrPermission):
 		return http.StatusForbidden
+	case errors.Is(err, syscall.EMFILE), errors.Is(err, syscall.ENFILE):
+		// Out of file descriptors: the server is busy, not broken; the
+		// client may retry (Retry-After), and no one else gets a 500.
+		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError
 }
@@ -232,6 +236,8 @@ func statusText(code int) string {
 		return "404 page not found"
 	case http.StatusInternalServerError:
 		return "500 internal server error"
+	case http.StatusServiceUnavailable:
+		return "503 server busy"
 	}
 	return http.StatusText(code)
 }
@@ -243,6 +249,9 @@ func statusText(code int) string {
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, code int, err error) {
 	level := slog.LevelDebug
 	switch {
+	case code == http.StatusServiceUnavailable:
+		level = slog.LevelWarn
+		w.Header().Set("Retry-After", "1")
 	case code >= http.StatusInternalServerError:
 		level = slog.LevelError
 	case errors.Is(err, fs.ErrPermission):

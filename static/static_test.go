@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -690,5 +691,16 @@ func TestGzipWriterUnwraps(t *testing.T) {
 	}
 	if !rec.Flushed {
 		t.Error("the recorder was not flushed")
+	}
+}
+
+func TestOpenStatusOutOfDescriptors(t *testing.T) {
+	for _, err := range []error{
+		&fs.PathError{Op: "openat", Path: "x", Err: syscall.EMFILE},
+		&fs.PathError{Op: "openat", Path: "x", Err: syscall.ENFILE},
+	} {
+		if got := openStatus(err); got != http.StatusServiceUnavailable {
+			t.Errorf("openStatus(%v) = %d, want 503: out of descriptors is busy, not broken", err, got)
+		}
 	}
 }
