@@ -2,13 +2,13 @@ package governor
 
 import (
 	"errors"
-	"os"
-	"syscall"
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
