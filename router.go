@@ -473,7 +473,7 @@ func (rt *router) serveAction(w http.ResponseWriter, r *http.Request, st *site, 
 
 // newSite builds a site from rules: a file handler per distinct dir=, a CGI
 // host per cgi rule (programs in DIR/cgi-bin, DIR the rule's dir= or root).
-func newSite(rules *route.Rules, root string, log *slog.Logger) (*site, error) {
+func newSite(rules *route.Rules, root string, log *slog.Logger, children *cgiBound) (*site, error) {
 	st := &site{rules: rules, files: map[string]http.Handler{}, cgis: map[*route.Rule]http.Handler{},
 		bound: map[string]bool{}, guarded: rules.Guarded(), real: map[string]string{}}
 	for i := range rules.Rules {
@@ -494,7 +494,7 @@ func newSite(rules *route.Rules, root string, log *slog.Logger) (*site, error) {
 		// The child's run time ends a little before the handler's deadline, so
 		// that a child that overruns is a 502 from the CGI host, with its
 		// reason logged, rather than a bare handler timeout.
-		h, err := newCGI(dir, r.Prefix, r.Policy.HandlerTimeout*9/10, log) // handler_cgi.go; an error with -tags nocgi
+		h, err := newCGI(dir, r.Prefix, r.Policy.HandlerTimeout*9/10, log, children) // handler_cgi.go; an error with -tags nocgi
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", r.Source, err)
 		}

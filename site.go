@@ -61,7 +61,7 @@ func (s *Server) newRouter(files http.Handler) (*router, error) {
 	if err != nil {
 		return nil, fmt.Errorf("vigil: %w", err)
 	}
-	st, err := newSite(rules, s.cfg.Root, s.log)
+	st, err := newSite(rules, s.cfg.Root, s.log, s.cgiChildren)
 	if err != nil {
 		return nil, fmt.Errorf("vigil: %w", err)
 	}
@@ -138,7 +138,7 @@ func (s *Server) Reload() error {
 	if err != nil {
 		return fmt.Errorf("vigil: reload: %w", err)
 	}
-	st, err := newSite(rules, s.cfg.Root, s.log)
+	st, err := newSite(rules, s.cfg.Root, s.log, s.cgiChildren)
 	if err != nil {
 		return fmt.Errorf("vigil: reload: %w", err)
 	}

@@ -146,16 +146,17 @@ type Config struct {
 // Server is a vigil web server: governed listeners, HTTP and the configured
 // content. Create it with New, then Start; stop it with Shutdown or Close.
 type Server struct {
-	cfg    Config
-	log    *slog.Logger
-	gov    *governor.Table
-	http   *httpd.Server
-	status *status.Server
-	admin  *httpd.Server  // nil without Config.Admin
-	access *accessLog     // nil without Config.AccessLog
-	router *router        // nil without Config.Route
-	certs  *tlsconf.Certs // nil without https:// listeners
-	trim   *trimmer       // started by Start; guarded by mu
+	cfg         Config
+	log         *slog.Logger
+	gov         *governor.Table
+	http        *httpd.Server
+	status      *status.Server
+	admin       *httpd.Server  // nil without Config.Admin
+	access      *accessLog     // nil without Config.AccessLog
+	router      *router        // nil without Config.Route
+	cgiChildren *cgiBound      // bounds the CGI children of every handler=cgi rule together
+	certs       *tlsconf.Certs // nil without https:// listeners
+	trim        *trimmer       // started by Start; guarded by mu
 
 	mu        sync.Mutex // guards addrs, adminAddr, started and trim
 	addrs     []net.Addr
@@ -239,7 +240,7 @@ func New(cfg Config) (*Server, error) {
 		MaxConnsPerIP:   cfg.MaxConnsPerIP,
 		Logger:          cfg.Logger,
 	})
-	s := &Server{cfg: cfg, log: cfg.Logger, gov: gov}
+	s := &Server{cfg: cfg, log: cfg.Logger, gov: gov, cgiChildren: newCGIBound()}
 	if slices.ContainsFunc(cfg.Listen, func(a string) bool { return strings.HasPrefix(a, "https://") }) {
 		certs, err := tlsconf.Load(tlsconf.Options{CertFile: cfg.TLSCert, KeyFile: cfg.TLSKey,
 			SelfSignedDir: cfg.TLSSelfSigned, Names: cfg.TLSNames, Logger: cfg.Logger})

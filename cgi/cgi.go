@@ -81,6 +81,12 @@ const (
 
 // Options configures a Handler. The zero value of every field is usable.
 type Options struct {
+	// Children bounds the children running at once; nil means a bound of
+	// DefaultMaxChildren for this Handler alone. Share one Slots between
+	// handlers to bound them together. A request over the bound gets 503
+	// with Retry-After at once: one HTTP/2 connection can ask for
+	// hundreds of children at a time.
+	Children *Slots
 	// Dir is the route's directory; programs live in Dir/cgi-bin/NAME
 	// (GoAhead's dir= semantics). Zero means the current directory.
 	Dir string
@@ -128,6 +134,9 @@ type Handler struct {
 
 // New returns a Handler for opts with defaults applied.
 func New(opts Options) *Handler {
+	if opts.Children == nil {
+		opts.Children = NewSlots(DefaultMaxChildren)
+	}
 	if opts.RunTimeout <= 0 {
 		opts.RunTimeout = DefaultRunTimeout
 	}
@@ -162,6 +171,13 @@ func New(opts Options) *Handler {
 
 // ServeHTTP runs the program named by the request path.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !h.opts.Children.take() {
+		h.log.Warn("cgi: children at their bound; 503", "max", cap(h.opts.Children.c), "path", r.URL.Path)
+		w.Header().Set("Retry-After", "1")
+		http.Error(w, "503 server busy", http.StatusServiceUnavailable)
+		return
+	}
+	defer h.opts.Children.put()
 	rest, ok := strings.CutPrefix(r.URL.Path, h.prefix+"/")
 	if !ok {
 		http.NotFound(w, r)
@@ -356,6 +372,28 @@ func (h *Handler) run(w http.ResponseWriter, r *http.Request, prog, scriptName, 
 	}
 	return true
 }
+
+// DefaultMaxChildren is the bound on children running at once when
+// Options.Children is nil.
+const DefaultMaxChildren = 16
+
+// Slots is a bound on the children running at once, shared by the
+// Handlers given it.
+type Slots struct{ c chan struct{} }
+
+// NewSlots returns a bound of n children (at least 1).
+func NewSlots(n int) *Slots { return &Slots{c: make(chan struct{}, max(1, n))} }
+
+func (s *Slots) take() bool {
+	select {
+	case s.c <- struct{}{}:
+		return true
+	default:
+		return false
+	}
+}
+
+func (s *Slots) put() { <-s.c }
 
 // errOutputCap means the child wrote more than MaxOutput body bytes.
 var errOutputCap = errors.New("cgi: output cap reached")

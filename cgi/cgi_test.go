@@ -39,8 +39,11 @@ func (l *logBuf) String() string {
 type site struct {
 	dir  string
 	srv  *httptest.Server
+	h    *Handler
 	logs *logBuf
 }
+
+func (s *site) opts() Options { return s.h.opts }
 
 func newSite(t *testing.T, opts Options) *site {
 	t.Helper()
@@ -48,7 +51,8 @@ func newSite(t *testing.T, opts Options) *site {
 	opts.Dir = s.dir
 	opts.Prefix = "/cgi-bin"
 	opts.Logger = slog.New(slog.NewTextHandler(s.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	s.srv = httptest.NewServer(New(opts))
+	s.h = New(opts)
+	s.srv = httptest.NewServer(s.h)
 	t.Cleanup(s.srv.Close)
 	return s
 }
@@ -479,5 +483,32 @@ func TestStalledBodyDoesNotHoldTheHandler(t *testing.T) {
 		t.Errorf("connection released after %v", d)
 	} else {
 		t.Logf("response and close after %v with the body stalled", d)
+	}
+}
+
+func TestChildrenBound(t *testing.T) {
+	s := newSite(t, Options{Children: NewSlots(2), RunTimeout: 5 * time.Second})
+	install(t, s.dir, "sleep", "sleep")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	for range 2 { // two children at the bound, sleeping
+		req, _ := http.NewRequestWithContext(ctx, "GET", s.srv.URL+"/cgi-bin/sleep", nil)
+		go func() {
+			if resp, err := s.client().Do(req); err == nil {
+				resp.Body.Close()
+			}
+		}()
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for len(s.opts().Children.c) < 2 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	t0 := time.Now()
+	resp, _, err := s.get(t, "/cgi-bin/sleep", nil)
+	if err != nil || resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("a third child: %v %v, want 503 with Retry-After", resp, err)
+	}
+	if d := time.Since(t0); d > 500*time.Millisecond {
+		t.Errorf("the 503 took %v, want at once", d)
 	}
 }
