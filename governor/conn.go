@@ -72,6 +72,7 @@ type Conn struct {
 	streams    stream       // sentinel of the list of open streams (mux)
 	nstreams   int          // open streams
 	nextStream uint64       // id of the last stream opened
+	sock       *Socket      // the WebSocket or event stream on it; nil none
 }
 
 // I/O under way, in Conn.io and Stream.io: the phase shown is derived from
@@ -325,9 +326,16 @@ func (c *Conn) restPhaseLocked() Phase {
 	case modeIdle:
 		return PhaseIdle
 	case modeHijacked:
+		if c.sock != nil && c.sock.kind == kindWebSocket {
+			return PhaseWebSocket
+		}
 		return PhaseHijacked
 	case modeStreams:
 		return PhaseStreams
+	case modeRequest:
+		if c.sock != nil && c.sock.kind == kindStream {
+			return PhaseStream
+		}
 	}
 	return PhaseHandler
 }

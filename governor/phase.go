@@ -15,11 +15,13 @@ const (
 	PhaseIdle                   // keep-alive: waiting for the next request
 	PhaseHijacked               // handed over by the protocol layer (e.g. WebSocket)
 	PhaseStreams                // multiplexed (HTTP/2) with streams open: see each Stream's phase
+	PhaseWebSocket              // a WebSocket (hijacked, with a Socket): see ConnInfo.Socket
+	PhaseStream                 // an event stream (a response with a Socket): see ConnInfo.Socket
 	PhaseClosed                 // closed
 	numPhases
 )
 
-var phaseNames = [numPhases]string{"handshake", "header", "body", "handler", "write", "idle", "hijacked", "streams", "closed"}
+var phaseNames = [numPhases]string{"handshake", "header", "body", "handler", "write", "idle", "hijacked", "streams", "websocket", "stream", "closed"}
 
 // String returns the phase's lower-case name, as used in logs and JSON.
 func (p Phase) String() string {
@@ -52,13 +54,14 @@ const (
 	CauseHandlerTimeout        // its handler overran the handler deadline (abortive)
 	CauseKilled                // killed through Table.Kill (abortive)
 	CauseShutdown              // closed by server shutdown
+	CausePongTimeout           // a WebSocket peer answered no ping, nor sent any frame, within its pong timeout (abortive)
 	numCauses
 )
 
 var causeNames = [numCauses]string{
 	"none", "closed", "peer-closed", "handshake-timeout", "header-timeout", "stall",
 	"min-rate", "transfer-timeout", "idle", "dead-peer", "evicted", "handler-timeout",
-	"killed", "shutdown",
+	"killed", "shutdown", "pong-timeout",
 }
 
 // String returns the cause's name, as used in logs, metrics and JSON.
@@ -77,7 +80,7 @@ func (c Cause) MarshalText() ([]byte, error) { return []byte(c.String()), nil }
 func (c Cause) Abortive() bool {
 	switch c {
 	case CauseHandshake, CauseHeaderTimeout, CauseStall, CauseMinRate, CauseTransferTimeout,
-		CauseDeadPeer, CauseHandlerTimeout, CauseKilled:
+		CauseDeadPeer, CauseHandlerTimeout, CauseKilled, CausePongTimeout:
 		return true
 	}
 	return false

@@ -32,6 +32,10 @@ type Table struct {
 	closes    [numCauses]atomic.Uint64
 	resets    [numCauses]atomic.Uint64 // streams reset, by cause
 	shutdown  atomic.Bool
+	// Sockets (WebSockets, event streams) by kind: open, opened, closed by cause.
+	sockOpen   [numKinds]atomic.Int64
+	sockOpened [numKinds]atomic.Uint64
+	sockCloses [numKinds][numCauses]atomic.Uint64
 
 	mu    sync.Mutex // guards conns, perIP and peak
 	conns map[uint64]*Conn
@@ -121,6 +125,8 @@ type ConnInfo struct {
 	// draining a large buffer, and its writes get more time (see
 	// Options.ZeroWindowTimeout).
 	Held int64
+	// Socket is its WebSocket or event stream; nil none.
+	Socket *SocketInfo
 }
 
 // Info returns the connection's row as a Snapshot shows it; now and wall
@@ -142,7 +148,11 @@ func (c *Conn) Info(now, wall time.Time) ConnInfo {
 	req := c.req
 	ci.Streams = int64(c.nstreams)
 	ci.StreamRows = c.streamsLocked(now)
+	sock := c.sock
 	c.mu.Unlock()
+	if sock != nil {
+		ci.Socket = sock.info(c.t.mono(now))
+	}
 	if req != nil {
 		ci.Request = req.String()
 		if r, ok := req.(interface{ Route() string }); ok {
@@ -236,6 +246,10 @@ type Stats struct {
 	// Resets counts the streams of multiplexed connections reset by a
 	// rule (Stream.Reset), by cause; their connections went on.
 	Resets map[Cause]uint64
+	// WebSockets and Streams count the connections that carried a
+	// WebSocket or an event stream (Conn.OpenSocket), and their closes by
+	// cause.
+	WebSockets, Streams SocketStats
 }
 
 // TakePeak returns the most connections that were open at once since the
@@ -256,6 +270,7 @@ func (t *Table) Stats() Stats {
 	t.mu.Unlock()
 	s := Stats{Open: open, Accepted: t.accepted.Load(), Refused: t.refused.Load(),
 		Closed: make(map[Cause]uint64), Resets: make(map[Cause]uint64)}
+	s.WebSockets, s.Streams = t.socketStats(kindWebSocket), t.socketStats(kindStream)
 	for _, c := range Causes() {
 		s.Closed[c] = t.closes[c].Load()
 		if n := t.resets[c].Load(); n > 0 {
@@ -377,6 +392,12 @@ func (t *Table) remove(c *Conn, cause Cause, phase Phase, ki *TCPInfo) {
 	t.forgetLocked(c)
 	t.mu.Unlock()
 	t.closes[cause].Add(1)
+	c.mu.Lock()
+	sock := c.sock
+	c.mu.Unlock()
+	if sock != nil {
+		sock.count(cause)
+	}
 	level := slog.LevelDebug
 	if cause.Abortive() {
 		level = slog.LevelInfo
