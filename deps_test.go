@@ -27,6 +27,7 @@ var allowed = map[string][]string{
 	"faultkit/faulttest": {"faultkit"},
 	"httpd":              {"governor", "route"},
 	"status":             {"governor"},
+	"live":               {"governor"},
 	"auth":               {},
 	"session":            {},
 	"config":             {"route"},
@@ -35,7 +36,7 @@ var allowed = map[string][]string{
 	"tlsconf":            {},
 	"tmpl":               {},
 	"jst":                {},
-	".":                  {"governor", "httpd", "route", "static", "demo", "status", "auth", "session", "upload", "cgi", "tlsconf", "tmpl"},
+	".":                  {"governor", "httpd", "live", "route", "static", "demo", "status", "auth", "session", "upload", "cgi", "tlsconf", "tmpl"},
 	"cmd/vigil":          {".", "config", "faultkit"},
 }
 
@@ -51,6 +52,7 @@ var extAllowed = map[string][]string{
 	"status":   {},
 	"config":   {"github.com/BurntSushi/toml"},
 	"cgi":      {"golang.org/x/sys/"},
+	"live":     {"github.com/coder/websocket"},
 	"governor": {"golang.org/x/sys/"},
 	"faultkit": {"golang.org/x/sys/"},
 }

@@ -22,7 +22,7 @@ import (
 
 // Handlers lists the route.txt handler names vigil has. A route.txt naming
 // another fails to load.
-var Handlers = []string{"file", "redirect", "continue", "action", "options", "upload", "tmpl", "cgi"}
+var Handlers = []string{"file", "redirect", "continue", "action", "options", "upload", "tmpl", "cgi", "websocket", "events"}
 
 // site is what a route.txt and an auth.txt make: replaced whole on reload.
 type site struct {
@@ -67,6 +67,7 @@ type router struct {
 
 	mu      sync.RWMutex // guards actions
 	actions map[string]http.Handler
+	live    lives // WebSocket and event stream endpoints (live.go)
 }
 
 // Policy gives httpd the policy of the rule that handles r.
@@ -159,6 +160,8 @@ func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rt.serveUpload(w, r, st, final, clean)
 	case "cgi":
 		st.cgis[final].ServeHTTP(w, r)
+	case "websocket", "events":
+		rt.serveLive(w, r, final)
 	case "tmpl":
 		if rt.pages == nil {
 			rt.log.Error("vigil: handler=tmpl added by a reload; restart to load templates", "route", final.Source)

@@ -18,6 +18,7 @@ import (
 	"github.com/vigilhttp/vigil/demo"
 	"github.com/vigilhttp/vigil/governor"
 	"github.com/vigilhttp/vigil/httpd"
+	"github.com/vigilhttp/vigil/live"
 	"github.com/vigilhttp/vigil/route"
 	"github.com/vigilhttp/vigil/static"
 	"github.com/vigilhttp/vigil/status"
@@ -157,6 +158,7 @@ type Server struct {
 	cgiChildren *cgiBound      // bounds the CGI children of every handler=cgi rule together
 	certs       *tlsconf.Certs // nil without https:// listeners
 	trim        *trimmer       // started by Start; guarded by mu
+	hub         live.Hub       // the WebSockets and event streams, for Shutdown
 
 	mu        sync.Mutex // guards addrs, adminAddr, started and trim
 	addrs     []net.Addr
@@ -258,6 +260,7 @@ func New(cfg Config) (*Server, error) {
 			return nil, err
 		}
 		s.router, h, policies = rt, rt, rt
+		rt.live.hub = &s.hub
 		if cfg.Route == "" {
 			rt.action("upgrade", http.HandlerFunc(demoUpgrade))
 			rt.action("network", demo.Network)
@@ -417,7 +420,14 @@ func (s *Server) Governor() *governor.Table { return s.gov }
 func (s *Server) Shutdown(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.ShutdownTimeout)
 	defer cancel()
+	// WebSockets get close 1001 and event streams end, beside the drain
+	// (net/http's Shutdown does not wait for hijacked connections, and a
+	// stream's handler must return for it to finish).
+	s.gov.BeginShutdown()
+	var wg sync.WaitGroup
+	wg.Go(func() { s.hub.Shutdown(ctx) })
 	err := s.http.Shutdown(ctx)
+	wg.Wait()
 	s.stopAdmin()
 	return err
 }

@@ -64,6 +64,28 @@ type Rule struct {
 	// never outside the document root). By default (symlinks=route) such a
 	// link is 404.
 	FollowSymlinks bool
+	// Live is the WebSocket or event-stream settings of a handler=websocket
+	// or handler=events rule (its endpoint's name is Action).
+	Live Live
+}
+
+// Live is what a handler=websocket or handler=events rule says of its
+// sockets. Zero fields take the defaults of package live.
+type Live struct {
+	// Ping is the interval of the server's pings (ping=); for an event
+	// stream, of its heartbeat comment.
+	Ping time.Duration
+	// PongTimeout (pong-timeout=) is how long a WebSocket peer has to
+	// answer a ping, or send any frame, before it is cut.
+	PongTimeout time.Duration
+	// MaxMessage (max-message=) caps a message from a WebSocket peer, in
+	// bytes: a larger one is closed with 1009.
+	MaxMessage int64
+	// MaxConns (max-ws=) caps the sockets (or streams) open on the rule.
+	MaxConns int
+	// Origins (origins=a.example|*.b.example) are the other origins whose
+	// pages may open a WebSocket; the Origin must otherwise match the host.
+	Origins []string
 }
 
 // Guards reports whether the rule checks who asks: auth= or abilities=.
@@ -159,10 +181,41 @@ func parseRule(s string, handlers []string) (Rule, error) {
 	if r.Methods == nil {
 		r.Methods = DefaultMethods
 	}
+	live := r.Handler == "websocket" || r.Handler == "events"
+	for _, k := range []string{"ping", "pong-timeout", "max-message", "max-ws", "origins"} {
+		switch {
+		case !seen[k] || r.Handler == "websocket":
+		case r.Handler == "events" && (k == "ping" || k == "max-ws"):
+		default:
+			return r, fmt.Errorf("%s: only for handler=websocket%s", k, map[bool]string{true: " or handler=events"}[k == "ping" || k == "max-ws"])
+		}
+	}
+	if live {
+		// A long-lived endpoint: its liveness is the pong, the heartbeat
+		// and the acknowledged write, never a total time.
+		if !seen["handler-timeout"] {
+			r.Policy.HandlerTimeout = -1
+		}
+		if !seen["min-rate"] {
+			r.Policy.MinRate = -1
+		}
+		if !seen["transfer-timeout"] {
+			r.Policy.TransferTimeout = -1
+		}
+	}
 	switch {
+	case live && r.Action == "":
+		r.Action = path.Base(strings.TrimSuffix(r.Prefix, "/"))
+		if r.Action == "/" || r.Action == "." {
+			return r, fmt.Errorf("uri: %q names no endpoint: give action=NAME", r.Prefix)
+		}
+	case live:
+		if r.Action == "*" {
+			return r, fmt.Errorf("action: handler=%s needs a name, not *", r.Handler)
+		}
 	case r.Handler != "action" && r.Handler != "upload":
 		if seen["action"] {
-			return r, fmt.Errorf("action: only for handler=action or handler=upload")
+			return r, fmt.Errorf("action: only for handler=action, upload, websocket or events")
 		}
 	case r.Action == "*":
 		r.Action, r.Dispatch = "", true
@@ -262,6 +315,30 @@ func (r *Rule) set(key, val string, handlers []string) error {
 		r.Policy.HandlerTimeout, err = parseDuration(val)
 	case "min-rate":
 		r.Policy.MinRate, err = ParseSize(val)
+	case "ping":
+		r.Live.Ping, err = parsePositive(val)
+	case "pong-timeout":
+		r.Live.PongTimeout, err = parsePositive(val)
+	case "max-message":
+		r.Live.MaxMessage, err = ParseSize(val)
+		if err == nil && r.Live.MaxMessage <= 0 {
+			err = fmt.Errorf("%q: want a positive size", val)
+		}
+	case "max-ws":
+		n, perr := strconv.Atoi(val)
+		if perr != nil || n <= 0 {
+			return fmt.Errorf("%q: want a positive count", val)
+		}
+		r.Live.MaxConns = n
+	case "origins":
+		for _, o := range strings.Split(val, "|") {
+			if o = strings.TrimSpace(o); o != "" {
+				r.Live.Origins = append(r.Live.Origins, o)
+			}
+		}
+		if len(r.Live.Origins) == 0 {
+			return fmt.Errorf("empty")
+		}
 	default:
 		return fmt.Errorf("unknown key")
 	}
@@ -501,6 +578,15 @@ func parseDuration(s string) (time.Duration, error) {
 	d, err := time.ParseDuration(s)
 	if err != nil || d < 0 {
 		return 0, fmt.Errorf("%q is not a duration like 30s", s)
+	}
+	return d, nil
+}
+
+// parsePositive parses a duration that must be more than zero.
+func parsePositive(s string) (time.Duration, error) {
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%q is not a positive duration like 20s", s)
 	}
 	return d, nil
 }

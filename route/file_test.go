@@ -1,8 +1,10 @@
 package route
 
 import (
+	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 var handlers = []string{"file", "redirect", "continue", "action", "options"}
@@ -130,4 +132,44 @@ func FuzzParseRules(f *testing.F) {
 			rs.Lookup("GET", text, false)
 		}
 	})
+}
+
+func TestLiveKeys(t *testing.T) {
+	hs := []string{"file", "action", "websocket", "events"}
+	for _, tc := range []struct {
+		name, line string
+		want       Live
+		action     string
+		err        string
+	}{
+		{"a websocket rule takes its keys, and its name from the uri", "route uri=/ws/live handler=websocket ping=1s pong-timeout=2s max-message=1KiB max-ws=3 origins=a.example|*.b.example",
+			Live{Ping: time.Second, PongTimeout: 2 * time.Second, MaxMessage: 1024, MaxConns: 3, Origins: []string{"a.example", "*.b.example"}}, "live", ""},
+		{"an events rule takes ping and max-ws", "route uri=/events/feed handler=events ping=5s max-ws=2 action=live",
+			Live{Ping: 5 * time.Second, MaxConns: 2}, "live", ""},
+		{"pong-timeout is for websockets only", "route uri=/e handler=events pong-timeout=1s", Live{}, "", "pong-timeout: only for handler=websocket"},
+		{"ping is for live rules only", "route uri=/f ping=1s", Live{}, "", "ping: only for handler=websocket or handler=events"},
+		{"a zero ping is refused", "route uri=/w handler=websocket ping=0s", Live{}, "", "not a positive duration"},
+		{"max-ws must be positive", "route uri=/w handler=websocket max-ws=0", Live{}, "", "want a positive count"},
+		{"a websocket rule needs a name", "route uri=/ handler=websocket", Live{}, "", "names no endpoint"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rs, err := ParseRules("route.txt", strings.NewReader(tc.line+"\n"), hs)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("err = %v, want one containing %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := rs.Rules[0]
+			if !reflect.DeepEqual(r.Live, tc.want) || r.Action != tc.action {
+				t.Fatalf("Live = %+v, Action = %q; want %+v, %q", r.Live, r.Action, tc.want, tc.action)
+			}
+			if r.Policy.HandlerTimeout >= 0 || r.Policy.MinRate >= 0 || r.Policy.TransferTimeout >= 0 {
+				t.Fatalf("policy %+v: a live rule has no handler timeout, minimum rate or transfer cap", r.Policy)
+			}
+		})
+	}
 }

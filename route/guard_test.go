@@ -85,7 +85,7 @@ route uri=/action handler=action
 		}
 	}
 	for _, bad := range []struct{ text, want string }{
-		{"route uri=/x action=y", "action: only for handler=action or handler=upload"},
+		{"route uri=/x action=y", "action: only for handler=action, upload, websocket or events"},
 		{"route uri=/ handler=action", "names no action"},
 		{"route uri=/a handler=action action=b/c", `action: "b/c": want a name`},
 		{"route uri=/a limit-parts=9", "limit-parts: only for handler=upload"},
