@@ -103,11 +103,17 @@ type wire struct {
 	net.Conn
 	c       *Conn
 	in, out frameScanner
-	inMsg   int64 // bytes of the message being received, so far declared
-	err     error // sticky read error (errTooBig)
+	inMsg   int64  // bytes of the message being received, so far declared
+	pending []byte // scanned bytes net/http had buffered, read first
+	err     error  // sticky read error (errTooBig), after pending
 }
 
 func (w *wire) Read(p []byte) (int, error) {
+	if len(w.pending) > 0 {
+		n := copy(p, w.pending)
+		w.pending = w.pending[n:]
+		return n, nil
+	}
 	if w.err != nil {
 		return 0, w.err
 	}

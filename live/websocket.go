@@ -175,6 +175,19 @@ func (h *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	c.wire = wr
 	// net/http's writer is empty once Hijack returns (the 101 is out).
 	brw.Writer.Reset(wr)
+	// Its reader may hold the first bytes of the peer's frames (its
+	// background read takes what arrives while the 101 goes out): they
+	// pass the wire's scanner too, and are read from it first.
+	if n := brw.Reader.Buffered(); n > 0 {
+		b, _ := brw.Reader.Peek(n)
+		kept := append([]byte(nil), b...)
+		if cut := wr.in.scan(kept, wr.inFrame); cut >= 0 {
+			wr.err = errTooBig
+			kept = kept[:cut]
+		}
+		wr.pending = kept
+	}
+	brw.Reader.Reset(wr)
 	return wr, brw, nil
 }
 
@@ -219,11 +232,11 @@ type Conn struct {
 	closeOut  sync.Once
 	closeSent chan struct{} // closed when a close frame has gone out
 
-	mu     sync.Mutex // guards pinger and stopped
-	pinger *time.Timer
-	ping   int64 // pings sent (the pinger's own)
+	mu      sync.Mutex // guards pinger and stopped
+	pinger  *time.Timer
+	ping    int64 // pings sent (the pinger's own)
 	stopped bool
-	wg     sync.WaitGroup // the pings and closes started in the background
+	wg      sync.WaitGroup // the pings and closes started in the background
 }
 
 // Request returns the upgrade request (its context ends with the handler:
@@ -277,6 +290,10 @@ func (c *Conn) run(fn Handler) {
 		if !c.closing.Load() {
 			c.Close(websocket.StatusNormalClosure, "")
 		}
+		// A close begun in the background (1009, 1002, shutdown) ends
+		// first: its frame goes out before the connection closes. The
+		// library bounds its wait for the peer's answer.
+		c.wg.Wait()
 		c.ws.CloseNow()
 		c.cancel()
 		<-c.readDone
