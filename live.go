@@ -4,9 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
+	"time"
 
+	"github.com/vigilhttp/vigil/demo"
 	"github.com/vigilhttp/vigil/governor"
 	"github.com/vigilhttp/vigil/httpd"
 	"github.com/vigilhttp/vigil/live"
@@ -146,4 +149,45 @@ func (s *Server) SSE(w http.ResponseWriter, r *http.Request, opts live.StreamOpt
 		opts.Logger = s.log
 	}
 	return live.NewStream(w, r, opts)
+}
+
+// demoFeeds serves the demo UI's live feeds: a demo.Sample every
+// demo.LiveEvery over WebSocket (/ws/live) and as events (/events/live).
+func (s *Server) demoFeeds() {
+	sampler := demo.NewSampler()
+	s.WebSocket("live", func(c *live.Conn) {
+		go func() { // the demo ignores what the page sends, but reads it
+			for {
+				if _, _, err := c.Read(c.Context()); err != nil {
+					return
+				}
+			}
+		}()
+		t := time.NewTicker(demo.LiveEvery)
+		defer t.Stop()
+		for {
+			if c.Write(c.Context(), live.MessageText, sampler.Next(time.Now())) != nil {
+				return
+			}
+			select {
+			case <-c.Context().Done():
+				return
+			case <-t.C:
+			}
+		}
+	})
+	s.Events("live", func(st *live.Stream) {
+		t := time.NewTicker(demo.LiveEvery)
+		defer t.Stop()
+		for n := 1; ; n++ {
+			if st.Send(live.Event{ID: strconv.Itoa(n), Event: "sample", Data: string(sampler.Next(time.Now()))}) != nil {
+				return
+			}
+			select {
+			case <-st.Context().Done():
+				return
+			case <-t.C:
+			}
+		}
+	})
 }

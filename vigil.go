@@ -296,6 +296,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Admin != "" {
 		s.admin = s.newAdmin()
 	}
+	if demoUI && cfg.Route == "" {
+		s.demoFeeds()
+	}
 	return s, nil
 }
 

@@ -43,6 +43,8 @@ func FS() fs.FS { return newFS(LogSize) }
 // is files.
 const Routes = `route uri=/action/upgrade methods=POST handler=upload limit-body=64MiB
 route uri=/action/network methods=POST handler=action
+route uri=/ws/live methods=GET handler=websocket
+route uri=/events/live methods=GET handler=events
 route uri=/
 `
 
