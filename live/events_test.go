@@ -47,6 +47,9 @@ func TestEvents(t *testing.T) {
 				}
 				got = append(got, strings.TrimRight(line, "\n"))
 				if row == nil && strings.HasPrefix(line, ": heartbeat") {
+					// Between two writes (a row read during one shows
+					// phase write).
+					time.Sleep(50 * time.Millisecond)
 					row = r.row(nc.LocalAddr().String())
 				}
 			}

@@ -84,7 +84,8 @@ func newRig(t *testing.T, ln net.Listener, ro rigOptions) *rig {
 		mux.Handle("/ev", Events(ro.sfn, ro.events))
 	}
 	long := route.Policy{HandlerTimeout: -1, MinRate: -1, TransferTimeout: -1}
-	r.srv = httpd.New(httpd.Options{Handler: mux, Governor: tab, Logger: log,
+	// Every socket is a handler running: no handler cap here (TestIdleMemory opens 1,000).
+	r.srv = httpd.New(httpd.Options{Handler: mux, Governor: tab, Logger: log, MaxHandlers: -1, MaxHandlersPerIP: -1,
 		Default: route.Policy{HandlerTimeout: testHandler},
 		Routes: httpd.PoliciesFunc(func(req *http.Request) (route.Policy, string, bool) {
 			switch req.URL.Path {

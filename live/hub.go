@@ -37,6 +37,8 @@ func (h *Hub) enter() bool {
 
 func (h *Hub) leave() { h.served.Done() }
 
+// add tracks c; a socket that finishes its upgrade after Shutdown began
+// is sent 1001 at once.
 func (h *Hub) add(c *Conn) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -44,6 +46,9 @@ func (h *Hub) add(c *Conn) {
 		h.conns = map[*Conn]struct{}{}
 	}
 	h.conns[c] = struct{}{}
+	if h.closing {
+		c.closeAsync(websocket.StatusGoingAway, "server shutting down")
+	}
 }
 
 func (h *Hub) remove(c *Conn) {
@@ -59,6 +64,9 @@ func (h *Hub) addStream(s *Stream) {
 		h.streams = map[*Stream]struct{}{}
 	}
 	h.streams[s] = struct{}{}
+	if h.closing {
+		s.end()
+	}
 }
 
 func (h *Hub) removeStream(s *Stream) {
