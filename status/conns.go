@@ -52,6 +52,21 @@ type Row struct {
 	// HeldBytes is, for an alive peer with its window closed, what it may
 	// hold unread (governor.ConnInfo.Held); omitted otherwise.
 	HeldBytes int64 `json:"held_bytes,omitempty"`
+	// Socket is the connection's WebSocket or event stream
+	// (governor.ConnInfo.Socket); omitted when none.
+	Socket *SocketRow `json:"socket,omitempty"`
+}
+
+// SocketRow is the WebSocket or event stream of a Row: its messages, the
+// last pong's round trip and how long the peer has been silent.
+type SocketRow struct {
+	Kind              string  `json:"kind"` // "websocket" or "stream"
+	MessagesIn        int64   `json:"messages_in"`
+	MessagesOut       int64   `json:"messages_out"`
+	PongRTTSeconds    float64 `json:"pong_rtt_seconds"`    // 0 before the first pong
+	SincePongSeconds  float64 `json:"since_pong_seconds"`  // or since it opened
+	SinceHeardSeconds float64 `json:"since_heard_seconds"` // since any frame from the peer
+	PingWaitSeconds   float64 `json:"ping_wait_seconds"`   // the unanswered ping's wait; 0 none
 }
 
 // StreamRow is one HTTP/2 stream of a Row.
@@ -171,6 +186,7 @@ func NewRow(c governor.ConnInfo, now time.Time) Row {
 		AgeSeconds:           c.Age.Seconds(),
 		SinceProgressSeconds: c.SinceProgress.Seconds(),
 		HeldBytes:            c.Held,
+		Socket:               socketRow(c.Socket),
 	}
 	if !c.Deadline.IsZero() {
 		d := c.Deadline
@@ -262,6 +278,12 @@ func (r Row) ConnInfo(now time.Time) governor.ConnInfo {
 	}
 	c.Streams = int64(len(r.StreamRows))
 	c.Held = r.HeldBytes
+	if so := r.Socket; so != nil {
+		d := func(v float64) time.Duration { return time.Duration(v * float64(time.Second)) }
+		c.Socket = &governor.SocketInfo{Kind: so.Kind, MessagesIn: so.MessagesIn, MessagesOut: so.MessagesOut,
+			PongRTT: d(so.PongRTTSeconds), SincePong: d(so.SincePongSeconds), SinceHeard: d(so.SinceHeardSeconds),
+			PingWait: d(so.PingWaitSeconds)}
+	}
 	if k := r.Kernel; k != nil {
 		c.Kernel = &governor.TCPInfo{
 			State:        k.State,
@@ -348,4 +370,13 @@ func (s *Server) serveKill(w http.ResponseWriter, r *http.Request) {
 	s.log.Info("status: conn killed", "conn_id", id, "remote", c.RemoteAddr().String(),
 		"phase", phase.String(), "by", r.RemoteAddr, "user_agent", r.UserAgent())
 	writeJSON(w, http.StatusOK, killReply{Killed: true})
+}
+
+func socketRow(so *governor.SocketInfo) *SocketRow {
+	if so == nil {
+		return nil
+	}
+	return &SocketRow{Kind: so.Kind, MessagesIn: so.MessagesIn, MessagesOut: so.MessagesOut,
+		PongRTTSeconds: so.PongRTT.Seconds(), SincePongSeconds: so.SincePong.Seconds(),
+		SinceHeardSeconds: so.SinceHeard.Seconds(), PingWaitSeconds: so.PingWait.Seconds()}
 }

@@ -22,6 +22,9 @@ func Stuck(c governor.ConnInfo) bool {
 	switch c.Phase {
 	case governor.PhaseIdle, governor.PhaseHijacked, governor.PhaseClosed:
 		return false
+	case governor.PhaseWebSocket, governor.PhaseStream:
+		// Quiet is normal; a ping unanswered is not.
+		return c.Socket != nil && c.Socket.PingWait >= StuckAfter
 	case governor.PhaseStreams:
 		for _, s := range c.StreamRows {
 			if StreamStuck(s) {
@@ -68,6 +71,9 @@ func Explain(c governor.ConnInfo) string {
 				return fmt.Sprintf("stream %d (%s): %s", s.ID, s.Request, e)
 			}
 		}
+	}
+	if so := c.Socket; so != nil && c.Phase == governor.PhaseWebSocket && so.PingWait >= StuckAfter {
+		return fmt.Sprintf("no pong for %s (last frame %s ago) — peer gone or not reading", secs(so.PingWait), secs(so.SinceHeard))
 	}
 	since := secs(c.SinceProgress)
 	if k := c.Kernel; k != nil {

@@ -74,6 +74,12 @@ func TestExplain(t *testing.T) {
 		{"a hijacked connection is not judged",
 			governor.ConnInfo{Phase: governor.PhaseHijacked, SinceProgress: s(60)},
 			"", false},
+		{"a quiet WebSocket whose pings are answered is healthy",
+			governor.ConnInfo{Phase: governor.PhaseWebSocket, SinceProgress: s(60), Socket: &governor.SocketInfo{Kind: "websocket", SincePong: s(1), SinceHeard: s(1)}},
+			"", false},
+		{"a WebSocket whose ping waits for its pong is explained",
+			governor.ConnInfo{Phase: governor.PhaseWebSocket, SinceProgress: s(12), Socket: &governor.SocketInfo{Kind: "websocket", PingWait: s(12), SincePong: s(32), SinceHeard: s(32)}},
+			"no pong for 12.0 s (last frame 32.0 s ago) — peer gone or not reading", true},
 	}
 	now := time.Now()
 	for _, tc := range tests {
