@@ -52,7 +52,14 @@ func TestWebSocket(t *testing.T) {
 				}
 				break
 			}
-			row = r.row(nc.LocalAddr().String())
+			// The echo is counted once the server's write returns, which
+			// may be after the client has read it.
+			for deadline := time.Now().Add(time.Second); ; time.Sleep(10 * time.Millisecond) {
+				row = r.row(nc.LocalAddr().String())
+				if row.Socket.MessagesOut == 1 || time.Now().After(deadline) {
+					break
+				}
+			}
 			if row.Socket.MessagesIn != 1 || row.Socket.MessagesOut != 1 {
 				t.Fatalf("socket = %+v, want 1 message in and 1 out", *row.Socket)
 			}
