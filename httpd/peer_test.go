@@ -278,3 +278,40 @@ func TestPolicyState(t *testing.T) {
 		}
 	}
 }
+
+func TestHandlerCaps(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	f := start(t, governor.Options{}, Options{MaxHandlers: -1, MaxHandlersPerIP: 1,
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			switch r.URL.Path {
+			case "/hold":
+				<-release
+			case "/hijack": // a WebSocket-like exchange: the connection is the handler's now
+				c, _, err := http.NewResponseController(w).Hijack()
+				if err == nil {
+					defer c.Close()
+					<-release
+				}
+			default:
+				io.WriteString(w, "ok")
+			}
+		})})
+	for _, tt := range []struct {
+		hold string
+		want int
+	}{{"/hold", 503}, {"/hijack", 200}} {
+		c := f.dial(t)
+		fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", tt.hold)
+		time.Sleep(100 * time.Millisecond) // the handler is running
+		resp, _ := get(t, f.addr, "/")
+		if resp.StatusCode != tt.want {
+			t.Errorf("a second request while %s runs: %d, want %d", tt.hold, resp.StatusCode, tt.want)
+		}
+		if tt.want == 503 && resp.Header.Get("Retry-After") == "" {
+			t.Error("the 503 has no Retry-After")
+		}
+		c.Close()
+		release <- struct{}{}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/netip"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -37,8 +38,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.busy(w, r)
 		return
 	}
-	defer s.caps.put(key)
 	x, ctx := s.begin(w, r)
+	x.capKey, x.capHeld = key, true
 	defer s.end(x)
 	if s.opts.Done != nil {
 		defer s.done(x, r)
@@ -162,6 +163,7 @@ func (s *Server) begin(w http.ResponseWriter, r *http.Request) (*exchange, conte
 // end undoes begin once the handler has returned (or panicked): the flight
 // is removed, the handler's context cancelled and an HTTP/2 stream ended.
 func (s *Server) end(x *exchange) {
+	x.releaseCap()
 	s.flights.remove(&x.flight)
 	if x.ctx.parent != nil {
 		x.ctx.end()
@@ -280,9 +282,14 @@ type exchange struct {
 	srv      *Server
 	req      http.Request // the request as the handler sees it: with ctx and body
 	tooLarge bool         // the declared body is over the route's limit
-	panicked bool         // the handler panicked
-	hijacked bool         // the handler hijacked the connection: nothing is written on the writer after
-	long     bool         // a long-lived exchange (see longLived)
+	// capKey is the client the handler counts for in the handler caps;
+	// capHeld says it still does (a hijack releases it early). The
+	// handler's goroutine's.
+	capKey   netip.Addr
+	capHeld  bool
+	panicked bool // the handler panicked
+	hijacked bool // the handler hijacked the connection: nothing is written on the writer after
+	long     bool // a long-lived exchange (see longLived)
 
 	// HTTP/2: the stream, and the writer's deadline methods (per stream).
 	st *governor.Stream
@@ -295,6 +302,17 @@ type exchange struct {
 
 	mu       sync.Mutex // guards returned; held by the watchdog while it resets the stream
 	returned bool       // the handler returned: the stream's writer may be gone
+}
+
+// releaseCap ends the handler's count in the handler caps, once: when it
+// returns, or when it hijacks the connection, which is then bounded by the
+// governor's connection caps (a WebSocket lives for hours; it must not
+// hold a handler slot meanwhile).
+func (x *exchange) releaseCap() {
+	if x.capHeld {
+		x.capHeld = false
+		x.srv.caps.put(x.capKey)
+	}
 }
 
 // deadliner is the per-stream deadline methods of net/http's HTTP/2

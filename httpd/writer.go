@@ -139,6 +139,7 @@ func (w *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if err == nil {
 		w.x.hijacked = true
 		w.x.flight.hijacked.Store(true)
+		w.x.releaseCap()
 	}
 	return c, brw, err
 }
