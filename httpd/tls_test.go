@@ -107,4 +107,40 @@ func TestTLS(t *testing.T) {
 			t.Errorf("handshake-timeout closes = %d, want 1 (%v)", n, tab.Stats().Closed)
 		}
 	})
+
+	t.Run("a handshake trickled a byte at a time is cut at the handshake timeout, a total", func(t *testing.T) {
+		// A real ClientHello, captured from crypto/tls over a pipe.
+		cli, srv := net.Pipe()
+		go tls.Client(cli, &tls.Config{InsecureSkipVerify: true}).Handshake()
+		hello := make([]byte, 4096)
+		srv.SetReadDeadline(time.Now().Add(time.Second))
+		n, _ := srv.Read(hello)
+		cli.Close()
+		srv.Close()
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		before := tab.Stats().Closed[governor.CauseHandshake]
+		t0 := time.Now()
+		for i := 0; i < n && time.Since(t0) < 5*time.Second; i++ {
+			if _, err := c.Write(hello[i : i+1]); err != nil {
+				break // cut
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		c.SetReadDeadline(time.Now().Add(3 * time.Second))
+		io.Copy(io.Discard, c)
+		if d := time.Since(t0); d > 2500*time.Millisecond {
+			t.Errorf("trickled handshake held %v, want about 1s", d)
+		}
+		deadline := time.Now().Add(2 * time.Second)
+		for tab.Stats().Closed[governor.CauseHandshake] == before && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if tab.Stats().Closed[governor.CauseHandshake] != before+1 {
+			t.Errorf("handshake-timeout closes %v, want one more", tab.Stats().Closed)
+		}
+	})
 }
