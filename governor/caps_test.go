@@ -3,6 +3,7 @@ package governor
 import (
 	"net"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 )
@@ -38,3 +39,83 @@ func (f fakeRemote) LocalAddr() net.Addr              { return f.addr }
 func (f fakeRemote) SetDeadline(time.Time) error      { return nil }
 func (f fakeRemote) SetReadDeadline(time.Time) error  { return nil }
 func (f fakeRemote) SetWriteDeadline(time.Time) error { return nil }
+
+// TestListenerCloseDuringRefusals closes a listener while connections are
+// being refused at its cap: Close must wait for every refusal goroutine
+// Accept started, and Accept must start none after Close (under -race a
+// WaitGroup Add racing its Wait is reported).
+func TestListenerCloseDuringRefusals(t *testing.T) {
+	for range 5 {
+		tab := NewTable(Options{MaxConns: 1})
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		gl := tab.Listen(ln, ListenerOptions{Refusal: []byte("HTTP/1.1 503 Service Unavailable\r\n\r\n")})
+		held, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		nc, err := gl.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		nc.(*Conn).BeginRequest(Limits{}, nil, false) // busy: never evicted, so the rest are refused
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for {
+				if _, err := gl.Accept(); err != nil {
+					return
+				}
+			}
+		}()
+		var dialed []net.Conn
+		for range 20 {
+			if c, err := net.Dial("tcp", ln.Addr().String()); err == nil {
+				dialed = append(dialed, c)
+			}
+		}
+		gl.Close()
+		<-done
+		for _, c := range dialed {
+			c.Close()
+		}
+		held.Close()
+		nc.Close()
+	}
+}
+
+// TestEarlyReplyIsPlaintextOnly: a reply written before any request is
+// recorded on a plain connection, never on a TLS one (its bytes are
+// encrypted records).
+func TestEarlyReplyIsPlaintextOnly(t *testing.T) {
+	for _, tls := range []bool{false, true} {
+		tab := NewTable(Options{})
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		gl := tab.Listen(ln, ListenerOptions{TLS: tls})
+		cli, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		nc, err := gl.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := nc.(*Conn)
+		if tls {
+			c.HandshakeDone()
+		}
+		c.Write([]byte("HTTP/1.1 400 Bad Request\r\n\r\n"))
+		got := c.EarlyReply()
+		if tls && got != "" || !tls && !strings.HasPrefix(got, "HTTP/1.1 400") {
+			t.Errorf("TLS %v: EarlyReply %q", tls, got)
+		}
+		c.Close()
+		cli.Close()
+		gl.Close()
+	}
+}
