@@ -190,6 +190,9 @@ func TestRequests(t *testing.T) {
 			if err != nil {
 				t.Fatalf("try %d: %v, want the 413", i, err)
 			}
+			if b, err := io.ReadAll(resp.Body); err != nil || string(b) != "413 request body too large\n" {
+				t.Fatalf("try %d: body %q, %v: want the whole 413 body", i, b, err)
+			}
 			resp.Body.Close()
 			c.Close()
 			if resp.StatusCode != 413 {

@@ -185,8 +185,16 @@ func (s *Server) end(x *exchange) {
 func (s *Server) refuseBody(x *exchange, r *http.Request) {
 	s.log.Debug("httpd: declared body over the limit", "conn_id", x.flight.connID,
 		"request", describe(r.Method, r.URL.EscapedPath()), "content_length", r.ContentLength)
-	x.responseWriter.Header().Set("Connection", "close")
-	http.Error(&x.responseWriter, "413 request body too large", http.StatusRequestEntityTooLarge)
+	// The length is declared: lingerClose takes the connection over before
+	// net/http would end a chunked body.
+	const msg = "413 request body too large\n"
+	h := x.responseWriter.Header()
+	h.Set("Connection", "close")
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Length", strconv.Itoa(len(msg)))
+	x.responseWriter.WriteHeader(http.StatusRequestEntityTooLarge)
+	io.WriteString(&x.responseWriter, msg)
 	if r.ProtoMajor == 1 {
 		lingerClose(x.responseWriter.ResponseWriter, r.ContentLength)
 	}
@@ -206,7 +214,9 @@ const (
 // in the kernel's buffer would send a RST, which can destroy the response
 // before the client reads it.
 func lingerClose(w http.ResponseWriter, n int64) {
-	nc, _, err := http.NewResponseController(w).Hijack()
+	rc := http.NewResponseController(w)
+	rc.Flush() // Hijack sends the header, not the body buffered behind it
+	nc, _, err := rc.Hijack()
 	if err != nil {
 		return
 	}
