@@ -36,7 +36,7 @@ var allowed = map[string][]string{
 	"tlsconf":            {},
 	"tmpl":               {},
 	"jst":                {},
-	".":                  {"governor", "httpd", "live", "route", "static", "demo", "status", "auth", "session", "upload", "cgi", "tlsconf", "tmpl"},
+	".":                  {"governor", "httpd", "live", "route", "static", "demo", "status", "auth", "session", "upload", "cgi", "tlsconf", "tmpl", "jst"},
 	"cmd/vigil":          {".", "config", "faultkit"},
 }
 

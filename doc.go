@@ -49,8 +49,9 @@
 // demo, or an http.Handler). With a GoAhead route.txt (package route) its
 // router sends each request through the matching rules, on the cleaned path:
 // authentication and abilities (auth, session), then a handler: files
-// (static), PUT and DELETE and uploads (upload), templates (tmpl), CGI
-// (cgi), actions, redirects. TLS listeners take their certificates from
+// (static), PUT and DELETE and uploads (upload), templates (tmpl), GoAhead
+// JST/ASP pages (jst), CGI (cgi), actions and GoAhead 2.x /goform forms,
+// redirects. TLS listeners take their certificates from
 // tlsconf. The admin endpoint serves package status (the live table,
 // handlers in flight, metrics, pprof) on a governed listener of its own.
 // cmd/vigil is the one binary; it reads vigil.conf through package config.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/vigilhttp/vigil/auth"
 	"github.com/vigilhttp/vigil/httpd"
+	"github.com/vigilhttp/vigil/jst"
 	"github.com/vigilhttp/vigil/route"
 	"github.com/vigilhttp/vigil/session"
 	"github.com/vigilhttp/vigil/static"
@@ -22,7 +23,7 @@ import (
 
 // Handlers lists the route.txt handler names vigil has. A route.txt naming
 // another fails to load.
-var Handlers = []string{"file", "redirect", "continue", "action", "options", "upload", "tmpl", "cgi", "websocket", "events"}
+var Handlers = []string{"file", "redirect", "continue", "action", "options", "upload", "tmpl", "cgi", "websocket", "events", "jst"}
 
 // site is what a route.txt and an auth.txt make: replaced whole on reload.
 type site struct {
@@ -30,8 +31,12 @@ type site struct {
 	files map[string]http.Handler // file handler per dir= ("" = the root)
 	cgis  map[*route.Rule]http.Handler
 	// bound are the action names some rule binds (route.Rule.Action): a
-	// dispatching rule (uri=/action) never runs them.
-	bound map[string]bool
+	// dispatching rule (uri=/action) never runs them. boundForms are the
+	// same for the forms of /goform rules (route.Rule.Forms).
+	bound, boundForms map[string]bool
+	// jst are the page engines of the handler=jst rules, by dir= ("" =
+	// the content).
+	jst map[string]*jst.Engine
 	// guarded is set when some rule guards (auth= or abilities=): only then
 	// are the files a file route may serve instead of the path (index, .gz
 	// sibling, a symbolic link's target) matched too.
@@ -65,9 +70,13 @@ type router struct {
 	storeUploads bool
 	uploadDir    string
 
-	mu      sync.RWMutex // guards actions
+	// jst renders the handler=jst pages with the functions of Server.JST.
+	jst *jstPages
+
+	mu      sync.RWMutex // guards actions and forms
 	actions map[string]http.Handler
-	live    lives // WebSocket and event stream endpoints (live.go)
+	live    lives                   // WebSocket and event stream endpoints (live.go)
+	forms   map[string]http.Handler // Server.Form: run only by /goform rules
 }
 
 // Policy gives httpd the policy of the rule that handles r.
@@ -108,6 +117,13 @@ func (rt *router) action(name string, h http.Handler) {
 	rt.actions[name] = h
 }
 
+// form registers h as /goform/name.
+func (rt *router) form(name string, h http.Handler) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	rt.forms[name] = h
+}
+
 func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p := r.URL.Path
 	if !strings.HasPrefix(p, "/") || strings.ContainsAny(p, "\x00\\") {
@@ -145,7 +161,7 @@ func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if final.Handler == "file" && get && !final.FollowSymlinks && !rt.linksStay(r, st, chain, clean) {
+	if (final.Handler == "file" && get || final.Handler == "jst") && !final.FollowSymlinks && !rt.linksStay(r, st, chain, clean) {
 		http.NotFound(w, r)
 		return
 	}
@@ -155,7 +171,13 @@ func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "options":
 		rt.options(w, r, st, clean)
 	case "action":
+		if final.Forms {
+			rt.serveForm(w, r, st, final, clean) // handler_form.go
+			return
+		}
 		rt.serveAction(w, r, st, final, clean)
+	case "jst":
+		rt.serveJST(w, r, st, final, clean) // handler_jst.go
 	case "upload":
 		rt.serveUpload(w, r, st, final, clean)
 	case "cgi":
@@ -216,7 +238,7 @@ func (rt *router) serveUpload(w http.ResponseWriter, r *http.Request, st *site, 
 	var h http.Handler
 	name := actionName(st, rule, clean)
 	if name != "" {
-		h = rt.lookupAction(name)
+		h = rt.lookupFor(rule, name)
 	}
 	if h == nil && rt.storeUploads {
 		if dir := rt.uploadStore(rule); dir != "" {
@@ -224,7 +246,11 @@ func (rt *router) serveUpload(w http.ResponseWriter, r *http.Request, st *site, 
 		}
 	}
 	if h == nil {
-		rt.unserved(w, r, rule, http.StatusNotFound, fmt.Sprintf("handler=upload: no action %q registered and nowhere to store files", name))
+		what := "action"
+		if rule.Forms {
+			what = "form"
+		}
+		rt.unserved(w, r, rule, http.StatusNotFound, fmt.Sprintf("handler=upload: no %s %q registered and nowhere to store files", what, name))
 		return
 	}
 	res, err := rt.uploads.WithMaxParts(rule.MaxParts).Receive(w, r)
@@ -256,7 +282,11 @@ func actionName(st *site, rule *route.Rule, clean string) string {
 		}
 		return rule.Action
 	}
-	if rest == "" || strings.Contains(rest, "/") || st.bound[rest] {
+	bound := st.bound
+	if rule.Forms {
+		bound = st.boundForms
+	}
+	if rest == "" || strings.Contains(rest, "/") || bound[rest] {
 		return ""
 	}
 	return rest
@@ -475,14 +505,26 @@ func (rt *router) serveAction(w http.ResponseWriter, r *http.Request, st *site, 
 }
 
 // newSite builds a site from rules: a file handler per distinct dir=, a CGI
-// host per cgi rule (programs in DIR/cgi-bin, DIR the rule's dir= or root).
-func newSite(rules *route.Rules, root string, log *slog.Logger, children *cgiBound) (*site, error) {
+// host per cgi rule (programs in DIR/cgi-bin, DIR the rule's dir= or root),
+// a page engine of pages per handler=jst dir=.
+func newSite(rules *route.Rules, root string, pages *jstPages, log *slog.Logger, children *cgiBound) (*site, error) {
 	st := &site{rules: rules, files: map[string]http.Handler{}, cgis: map[*route.Rule]http.Handler{},
-		bound: map[string]bool{}, guarded: rules.Guarded(), real: map[string]string{}}
+		bound: map[string]bool{}, boundForms: map[string]bool{}, jst: map[string]*jst.Engine{},
+		guarded: rules.Guarded(), real: map[string]string{}}
 	for i := range rules.Rules {
 		r := &rules.Rules[i]
-		if r.Action != "" {
+		switch {
+		case r.Action != "" && r.Forms:
+			st.boundForms[r.Action] = true
+		case r.Action != "":
 			st.bound[r.Action] = true
+		}
+		if r.Handler == "jst" && st.jst[r.Dir] == nil {
+			e, err := pages.engine(r.Dir)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", r.Source, err)
+			}
+			st.jst[r.Dir] = e
 		}
 		if r.Handler != "cgi" {
 			continue
@@ -515,7 +557,7 @@ func newSite(rules *route.Rules, root string, log *slog.Logger, children *cgiBou
 	}
 	for _, r := range rules.Rules {
 		dir := r.Dir
-		if r.Handler != "file" {
+		if r.Handler != "file" && r.Handler != "jst" {
 			continue
 		}
 		if dir == "" {

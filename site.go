@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"html"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/vigilhttp/vigil/auth"
 	"github.com/vigilhttp/vigil/demo"
+	"github.com/vigilhttp/vigil/jst"
 	"github.com/vigilhttp/vigil/route"
 	"github.com/vigilhttp/vigil/session"
 	"github.com/vigilhttp/vigil/static"
@@ -61,12 +63,15 @@ func (s *Server) newRouter(files http.Handler) (*router, error) {
 	if err != nil {
 		return nil, fmt.Errorf("vigil: %w", err)
 	}
-	st, err := newSite(rules, s.cfg.Root, s.log, s.cgiChildren)
+	pages := newJSTPages(s.jstContent, s.log)
+	st, err := newSite(rules, s.cfg.Root, pages, s.log, s.cgiChildren)
 	if err != nil {
 		return nil, fmt.Errorf("vigil: %w", err)
 	}
 	warnRules(s.log, rules)
 	rt := &router{
+		jst:   pages,
+		forms: map[string]http.Handler{},
 		// The route's limit-body bounds an upload (httpd enforces it as
 		// bytes arrive); the upload package's own caps are lifted to match.
 		uploads:  upload.New(upload.Options{Dir: s.cfg.UploadDir, MaxFileSize: 1 << 40, MaxRequestSize: 1 << 40, Logger: s.log}),
@@ -138,7 +143,7 @@ func (s *Server) Reload() error {
 	if err != nil {
 		return fmt.Errorf("vigil: reload: %w", err)
 	}
-	st, err := newSite(rules, s.cfg.Root, s.log, s.cgiChildren)
+	st, err := newSite(rules, s.cfg.Root, s.router.jst, s.log, s.cgiChildren)
 	if err != nil {
 		return fmt.Errorf("vigil: reload: %w", err)
 	}
@@ -150,6 +155,9 @@ func (s *Server) Reload() error {
 		s.router.auth.SetStore(store)
 	}
 	s.router.site.Store(st)
+	// Pages are parsed again on their next request, as GoAhead's are
+	// after a restart, even if a file kept its time and size.
+	s.router.jst.reset()
 	s.log.Info("vigil: reloaded", "route", s.cfg.Route, "auth", s.cfg.Auth, "rules", len(rules.Rules))
 	return nil
 }
@@ -168,6 +176,79 @@ func (s *Server) Action(name string, h http.Handler) error {
 	}
 	s.router.action(name, h)
 	return nil
+}
+
+// Form registers h as the GoAhead 2.x form name (websFormDefine): it runs
+// at /goform/name, on the handler=action (or handler=upload) rule that
+// binds it (uri=/goform/name) or, if none does, under the dispatching rule
+// "route uri=/goform handler=action", with that rule's auth and abilities
+// only. Forms and actions are separate registries: a form is never reached
+// through /action/, an action never through /goform/. Before h runs, the
+// request's query and urlencoded body are parsed, the body within the
+// rule's limit-body (over it: 413, and h does not run); FormVar reads a
+// field as websGetVar would. It fails without a route file.
+func (s *Server) Form(name string, h http.Handler) error {
+	if s.router == nil {
+		return errors.New("vigil: form: no route file (forms are reached through a /goform handler=action route)")
+	}
+	if name == "" || strings.ContainsAny(name, "/*") {
+		return fmt.Errorf("vigil: form: %q is not a name", name)
+	}
+	s.router.form(name, h)
+	return nil
+}
+
+// JST binds name, for every handler=jst page, to fn: GoAhead's
+// websDefineJst (3.x) or websAspDefine (2.x). A page's
+// <% name(1, "lanIp"); %> calls fn with a *jst.Call that carries the
+// request (c.Request, c.Context()), the arguments as strings (c.Args,
+// c.Arg(i)), and the page: c is an io.Writer (fmt.Fprintf(c, …)) that
+// applies the route's escape= and the output bound, and c.Return(v) gives
+// the call its value (jsSetResult). A non-nil error fails the page: 500 and
+// a "file:line: name: err" log line. fn runs on the request's goroutine
+// and must not keep c. A nil fn removes the binding. Bindings hold across
+// reloads, and may be made before or after Start. It fails without a route
+// file, or if name is not a JavaScript identifier.
+func (s *Server) JST(name string, fn jst.Func) error {
+	if s.router == nil {
+		return errors.New("vigil: jst: no route file (pages are reached through handler=jst routes)")
+	}
+	if !jsIdent(name) {
+		return fmt.Errorf("vigil: jst: %q is not a JavaScript identifier", name)
+	}
+	s.router.jst.define(name, fn)
+	return nil
+}
+
+// jsIdent reports whether s is a JavaScript identifier as a page can call
+// it ([A-Za-z_$][A-Za-z0-9_$]*); jst.Engine.Define panics on any other.
+func jsIdent(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c != '_' && c != '$' && (c < 'a' || c > 'z') && (c < 'A' || c > 'Z') && (i == 0 || c < '0' || c > '9') {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// jstContent opens the tree the handler=jst rules without dir= render
+// pages from: Config.FS, else Config.Root, else, without a Handler, the
+// demo UI.
+func (s *Server) jstContent() (fs.FS, error) {
+	switch {
+	case s.cfg.FS != nil:
+		return s.cfg.FS, nil
+	case s.cfg.Root != "":
+		fsys, err := static.Dir(s.cfg.Root)
+		if err != nil {
+			return nil, fmt.Errorf("root: %w", err)
+		}
+		return fsys, nil
+	case s.cfg.Handler == nil:
+		return demo.FS(), nil
+	}
+	return nil, nil
 }
 
 // SetPassword adds or replaces user's line in the auth.txt at path (created

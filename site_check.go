@@ -81,7 +81,7 @@ func (rt *router) cannotWork(r *route.Rule, root string, demoUI bool) string {
 		}
 	case "upload":
 		name := lastSegment(r.Prefix)
-		if rt.lookupAction(name) != nil {
+		if rt.lookupFor(r, name) != nil {
 			return ""
 		}
 		if !rt.storeUploads {
@@ -95,6 +95,12 @@ func (rt *router) cannotWork(r *route.Rule, root string, demoUI bool) string {
 			return fmt.Sprintf("handler=upload: the directory to store files in, %s, does not exist", dir)
 		}
 	case "action":
+		if r.Forms {
+			if r.Dispatch || rt.lookupForm(r.Action) != nil || demoUI {
+				return ""
+			}
+			return fmt.Sprintf("handler=action: no form %q registered (Server.Form); the vigil command has none", r.Action)
+		}
 		name := strings.TrimPrefix(strings.TrimPrefix(r.Prefix, "/action"), "/")
 		if name == "" || strings.Contains(name, "/") {
 			return ""

@@ -264,6 +264,8 @@ func New(cfg Config) (*Server, error) {
 		if cfg.Route == "" {
 			rt.action("upgrade", http.HandlerFunc(demoUpgrade))
 			rt.action("network", demo.Network)
+			rt.form("network", demo.Network) // network.asp's Save (/goform/network)
+			bindDemo(rt.jst)                 // network.asp's values
 		}
 	}
 	if demoUI {

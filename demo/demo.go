@@ -39,14 +39,50 @@ const logDir = "logs"
 func FS() fs.FS { return newFS(LogSize) }
 
 // Routes is the demo's route.txt: the firmware upgrade form posts to an
-// upload route, the network form to the action Network, everything else
-// is files.
+// upload route, the network form to the action Network (network.html) or
+// to the legacy form of the same name (network.asp, a GoAhead 2.x page
+// rendered by handler=jst with the values of Setting), everything else is
+// files.
 const Routes = `route uri=/action/upgrade methods=POST handler=upload limit-body=64MiB
 route uri=/action/network methods=POST handler=action
 route uri=/ws/live methods=GET handler=websocket
 route uri=/events/live methods=GET handler=events
+route uri=/goform/network methods=POST handler=action limit-body=64KiB
+route uri=/ extensions=asp handler=jst escape=html
 route uri=/
 `
+
+// settings are the demo device's configuration, as firmware keeps it in
+// NVRAM: what network.asp shows.
+var settings = map[string]string{
+	"HostName":          "vigil-demo",
+	"wanConnectionMode": "DHCP",
+	"wan_ipaddr":        "",
+	"wan_prefix":        "24",
+	"wan_gateway":       "",
+	"wan_primary_dns":   "192.0.2.53",
+	"wan_secondary_dns": "198.51.100.53",
+}
+
+// sysinfo is what the demo device says about itself (ASUSWRT's sysinfo()).
+var sysinfo = map[string]string{
+	"model":    "Vigil Demo Router VR-1",
+	"firmware": "1.4.2",
+}
+
+// Setting returns the demo device's setting name (as a firmware's
+// nvram_get), and whether it has one.
+func Setting(name string) (string, bool) {
+	v, ok := settings[name]
+	return v, ok
+}
+
+// SysInfo returns the demo device's fact name ("model", "firmware"), and
+// whether it has one.
+func SysInfo(name string) (string, bool) {
+	v, ok := sysinfo[name]
+	return v, ok
+}
 
 // newFS returns the demo UI with a generated log of logSize bytes.
 func newFS(logSize int64) *overlay {

@@ -16,6 +16,10 @@ import (
 // GoAhead.
 var DefaultMethods = []string{"GET", "POST", "HEAD"}
 
+// JSTExtensions are the extensions a handler=jst rule without extensions=
+// covers: GoAhead 3's .jst pages and GoAhead 2.x's .asp pages.
+var JSTExtensions = []string{"jst", "asp"}
+
 // Rule is one line of a GoAhead route.txt: which requests it matches and
 // what happens to them. Matching is by whole path segment on the cleaned,
 // decoded path, never by raw string prefix.
@@ -59,6 +63,21 @@ type Rule struct {
 	// handler=upload rule (limit-parts=); zero means the upload package's
 	// default.
 	MaxParts int
+	// Forms is set for a handler=action or handler=upload rule at or under
+	// /goform, GoAhead 2.x's prefix for forms: it runs the forms registered
+	// with websFormDefine's counterpart (vigil's Server.Form), never an
+	// action. uri=/goform alone dispatches /goform/NAME for the forms no
+	// other rule binds, as uri=/action does for actions.
+	Forms bool
+	// EscapeHTML (escape=html, handler=jst only) HTML-escapes every value
+	// a bound function or the request gives the page; escape=none, the
+	// default, writes them raw, as GoAhead does.
+	EscapeHTML bool
+	// InlineErrors (errors=inline, handler=jst only) answers a page's
+	// script error as GoAhead did: the output so far and its "Javascript
+	// Error" text, status 200. errors=status, the default, answers 500.
+	// The error is logged either way.
+	InlineErrors bool
 	// FollowSymlinks (symlinks=follow) lets a file rule serve a symbolic
 	// link whose target lies under another rule or outside its own uri (but
 	// never outside the document root). By default (symlinks=route) such a
@@ -203,6 +222,17 @@ func parseRule(s string, handlers []string) (Rule, error) {
 			r.Policy.TransferTimeout = -1
 		}
 	}
+	if r.Handler == "jst" && r.Extensions == nil {
+		// The pages only: the rest of the tree goes on to the later
+		// rules (a file route for its style sheets and images).
+		r.Extensions = JSTExtensions
+	}
+	for _, k := range []string{"escape", "errors"} {
+		if seen[k] && r.Handler != "jst" {
+			return r, fmt.Errorf("%s: only for handler=jst", k)
+		}
+	}
+	base := strings.TrimSuffix(r.Prefix, "/")
 	switch {
 	case live && r.Action == "":
 		r.Action = path.Base(strings.TrimSuffix(r.Prefix, "/"))
@@ -219,9 +249,9 @@ func parseRule(s string, handlers []string) (Rule, error) {
 		}
 	case r.Action == "*":
 		r.Action, r.Dispatch = "", true
-	case r.Action == "" && r.Prefix == "/action":
-		// GoAhead's default "route uri=/action handler=action": the
-		// registry, one segment below.
+	case r.Action == "" && (base == "/action" || base == "/goform"):
+		// GoAhead's default "route uri=/action handler=action" and the
+		// 2.x forms prefix "/goform": the registry, one segment below.
 		r.Dispatch = true
 	case r.Action == "":
 		r.Action = path.Base(strings.TrimSuffix(r.Prefix, "/"))
@@ -229,6 +259,7 @@ func parseRule(s string, handlers []string) (Rule, error) {
 			return r, fmt.Errorf("uri: %q names no action: give action=NAME or action=*", r.Prefix)
 		}
 	}
+	r.Forms = (r.Handler == "action" || r.Handler == "upload") && Covers("/goform", r.Prefix)
 	if seen["limit-parts"] && r.Handler != "upload" {
 		return r, fmt.Errorf("limit-parts: only for handler=upload")
 	}
@@ -294,6 +325,24 @@ func (r *Rule) set(key, val string, handlers []string) error {
 			return fmt.Errorf("%q: want a positive count", val)
 		}
 		r.MaxParts = n
+	case "escape":
+		switch val {
+		case "html":
+			r.EscapeHTML = true
+		case "none":
+			r.EscapeHTML = false
+		default:
+			return fmt.Errorf("%q: want html or none (the default)", val)
+		}
+	case "errors":
+		switch val {
+		case "inline":
+			r.InlineErrors = true
+		case "status":
+			r.InlineErrors = false
+		default:
+			return fmt.Errorf("%q: want inline or status (the default)", val)
+		}
 	case "symlinks":
 		switch val {
 		case "follow":
