@@ -173,3 +173,55 @@ func TestLiveKeys(t *testing.T) {
 		})
 	}
 }
+
+func TestJSTAndFormRules(t *testing.T) {
+	hs := append([]string{"jst", "upload"}, handlers...)
+	rs, err := ParseRules("route.txt", strings.NewReader(`route uri=/ extensions=asp handler=jst escape=html errors=inline
+route uri=/pages handler=jst
+route uri=/goform handler=action
+route uri=/goform/setSysAdm handler=action auth=basic
+route uri=/goform/upload handler=upload
+route uri=/action/x handler=action
+route uri=/action/ handler=action
+route uri=/
+`), hs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rs.Rules
+	if !r[0].EscapeHTML || !r[0].InlineErrors || strings.Join(r[0].Extensions, ",") != "asp" {
+		t.Errorf("rule 1 = %+v, want escape=html errors=inline extensions=asp", r[0])
+	}
+	if r[1].EscapeHTML || r[1].InlineErrors || strings.Join(r[1].Extensions, ",") != "jst,asp" {
+		t.Errorf("rule 2 = %+v, want raw, status errors and the .jst and .asp pages only", r[1])
+	}
+	if !r[2].Forms || !r[2].Dispatch || r[2].Action != "" {
+		t.Errorf("uri=/goform = %+v, want the forms dispatcher", r[2])
+	}
+	if !r[3].Forms || r[3].Dispatch || r[3].Action != "setSysAdm" || !r[4].Forms || r[4].Action != "upload" {
+		t.Errorf("/goform/NAME rules = %+v %+v, want forms binding NAME", r[3], r[4])
+	}
+	if r[5].Forms || r[5].Action != "x" || r[6].Forms || !r[6].Dispatch {
+		t.Errorf("/action rules = %+v %+v, want actions: x bound, /action/ the dispatcher", r[5], r[6])
+	}
+	for _, tt := range []struct{ name, line, want string }{
+		{"escape= only on handler=jst", "route uri=/ escape=html", "route.txt:1: escape: only for handler=jst"},
+		{"errors= only on handler=jst", "route uri=/ handler=action errors=inline", "route.txt:1: errors: only for handler=jst"},
+		{"escape= takes html or none", "route uri=/ handler=jst escape=js", `route.txt:1: escape: "js": want html or none`},
+		{"errors= takes inline or status", "route uri=/ handler=jst errors=500", `route.txt:1: errors: "500": want inline or status`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParseRules("route.txt", strings.NewReader(tt.line), hs)
+			if err == nil || !strings.HasPrefix(err.Error(), tt.want) {
+				t.Errorf("error %v, want it to start %q", err, tt.want)
+			}
+		})
+	}
+	t.Run("a jst rule covers its pages only", func(t *testing.T) {
+		for p, want := range map[string]string{"/pages/a.jst": "route.txt:2", "/pages/a.asp": "route.txt:1", "/pages/a.css": "route.txt:8", "/b.asp": "route.txt:1"} {
+			if m, ok := rs.Match("GET", p, false); !ok || m.Source != want {
+				t.Errorf("%s matched %+v, want the rule at %s", p, m, want)
+			}
+		}
+	})
+}
