@@ -1,20 +1,24 @@
 #!/usr/bin/env bash
 # sizes.sh: the stripped vigil binary for each device target.
 #
-#   bench/sizes.sh [default-budget-bytes [smallest-budget-bytes]]
+#   bench/sizes.sh [default-budget [smallest-budget [device-budget [device-mipsle-budget]]]]
 #   bench/sizes.sh --floor
 #
 # Builds CGO_ENABLED=0 with -trimpath -ldflags="-s -w" for linux/amd64,
 # linux/arm64, linux/arm (GOARM=7) and linux/mipsle (GOMIPS=softfloat),
-# three times each (README "Small devices"):
+# four times each (README "Small devices"); budgets are in bytes, 0 none:
 #   default    every feature
 #   notmpl     every feature but handler=tmpl (-tags notmpl): html/template
 #              alone costs about 1.9 MB
+#   device     what a device should run: every serving feature, JST pages
+#              included, without html/template and without the hangcheck
+#              attack tool (-tags notmpl,nohangcheck), built for size
+#              (-gcflags=all=-l); held to the third budget, on mipsle to
+#              the fourth
 #   smallest   every optional part left out, and built for size: the tags
 #              below and -gcflags=all=-l (no inlining: about 0.9 MB less on
 #              mipsle, some CPU per request more)
-# It prints each size and exits 1 if a default build is above the first
-# budget or a smallest build above the second.
+# It prints each size and exits 1 if a build is above its budget.
 #
 # --floor builds, for the same targets, what any Go web server costs before
 # vigil adds anything: no vigil build is smaller than the first, nor one
@@ -23,13 +27,14 @@
 #   tmpl       the same rendering one html/template (bench/sizefloor/tmpl)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-builds=(default notmpl smallest)
+builds=(default notmpl device smallest)
 if [[ ${1:-} == --floor ]]; then
   builds=(nethttp tmpl)
   shift
 fi
-budget=${1:-0} small_budget=${2:-0}
-small_tags=nometrics,nocgi,nopprof,nethttpomithttp2,notmpl
+budget=${1:-0} small_budget=${2:-0} device_budget=${3:-0} device_mipsle_budget=${4:-${3:-0}}
+device_tags=notmpl,nohangcheck
+small_tags=nometrics,nocgi,nopprof,nethttpomithttp2,notmpl,nohangcheck
 small_gcflags=all=-l
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -42,6 +47,10 @@ for t in amd64: arm64: arm:7 mipsle:softfloat; do
     case $build in
       default) limit=$budget ;;
       notmpl) tags=notmpl ;;
+      device)
+        tags=$device_tags gcflags=$small_gcflags limit=$device_budget
+        [[ $arch == mipsle ]] && limit=$device_mipsle_budget
+        ;;
       smallest) tags=$small_tags gcflags=$small_gcflags limit=$small_budget ;;
       *) pkg=./bench/sizefloor/$build ;;
     esac
@@ -57,5 +66,8 @@ for t in amd64: arm64: arm:7 mipsle:softfloat; do
       "$(awk -v s="$size" 'BEGIN {print s/1048576}')" "$mark"
   done
 done
-[[ ${builds[0]} == default ]] && echo "smallest: -tags $small_tags -gcflags=$small_gcflags"
+if [[ ${builds[0]} == default ]]; then
+  echo "device: -tags $device_tags -gcflags=$small_gcflags"
+  echo "smallest: -tags $small_tags -gcflags=$small_gcflags"
+fi
 exit $over
