@@ -227,7 +227,9 @@ func parseTimeouts(s string) (timeouts, error) {
 }
 
 // infoItem matches one entry of the status page's configuration summary.
-var infoItem = regexp.MustCompile(`<dt>([a-z-]+)</dt><dd>([^<]*)</dd>`)
+// It is compiled where it is used, not at init: a package-level regexp
+// would link the regexp package into a device build without hangcheck.
+func infoItem() *regexp.Regexp { return regexp.MustCompile(`<dt>([a-z-]+)</dt><dd>([^<]*)</dd>`) }
 
 // adminTimeouts reads a vigil's bounds from its status page.
 func adminTimeouts(ctx context.Context, admin string) (timeouts, error) {
@@ -236,7 +238,7 @@ func adminTimeouts(ctx context.Context, admin string) (timeouts, error) {
 		return timeouts{}, fmt.Errorf("hangcheck: --admin: %w", err)
 	}
 	t := timeouts{source: "the status of " + admin}
-	for _, m := range infoItem.FindAllSubmatch(body, 64) {
+	for _, m := range infoItem().FindAllSubmatch(body, 64) {
 		d, err := time.ParseDuration(html.UnescapeString(string(m[2])))
 		if err != nil {
 			continue
