@@ -87,15 +87,9 @@ func (x *exchange) finishStream() {
 	}
 	dl := x.st.BeginWrite()
 	x.st.EndWrite(0, false)
-	x.dl.SetWriteDeadline(earliestTime(dl.Add(x.srv.gov.Options().StallTimeout/8), x.extWrite))
-}
-
-func earliestTime(a, b time.Time) time.Time {
-	switch {
-	case a.IsZero():
-		return b
-	case b.IsZero() || a.Before(b):
-		return a
+	d := dl.Add(x.srv.gov.Options().StallTimeout / 8)
+	if !x.extWrite.IsZero() && x.extWrite.Before(d) {
+		d = x.extWrite // the handler's own, if earlier
 	}
-	return b
+	x.dl.SetWriteDeadline(d)
 }
