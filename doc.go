@@ -51,18 +51,31 @@
 // authentication and abilities (auth, session), then a handler: files
 // (static), PUT and DELETE and uploads (upload), templates (tmpl), GoAhead
 // JST/ASP pages (jst), CGI (cgi), actions and GoAhead 2.x /goform forms,
-// redirects. TLS listeners take their certificates from
+// WebSocket and server-sent event endpoints (live: alive by pong and by
+// acknowledged writes, never by a total time), redirects. TLS listeners
+// take their certificates from
 // tlsconf. The admin endpoint serves package status (the live table,
 // handlers in flight, metrics, pprof) on a governed listener of its own.
 // cmd/vigil is the one binary; it reads vigil.conf through package config.
 //
+// One request's way down: a governed listener admits the connection
+// (caps, eviction) and returns a governor.Conn; net/http parses it (TLS
+// and, by ALPN, HTTP/2 on top); httpd tells the Conn where the exchange is
+// (or opens a governor.Stream per HTTP/2 request), bounds the body, the
+// response and the handler; the router resolves the rule chain from one
+// site snapshot; the handler runs. Every wait on the peer on that way is
+// a rule of the governor's, judged by progress.
+//
 // Package faultkit reproduces the faults (cable pull in a network namespace,
-// zero window, slowloris, slow body, reset mid-body) for tests and for the
-// hangcheck command; serving code never imports it. deps_test.go enforces
-// these import rules.
+// zero window, slowloris, slow body, reset mid-body, HTTP/2 floods, over
+// HTTP/1.1, TLS and HTTP/2) for tests and for the hangcheck command;
+// serving code never imports it, and a device build (-tags nohangcheck)
+// leaves hangcheck out. deps_test.go enforces these import rules,
+// transitively.
 //
 // Build tags leave optional parts out for the smallest devices (README,
 // "Small devices"): nometrics and nopprof (package status), nocgi (a
-// handler=cgi rule then fails to load; handler_cgi_omit.go) and Go's own
-// nethttpomithttp2 (HTTP/1.1 only; package httpd).
+// handler=cgi rule then fails to load; handler_cgi_omit.go), notmpl (no
+// html/template: handler=tmpl fails to load, JST stays), nohangcheck and
+// Go's own nethttpomithttp2 (HTTP/1.1 only; package httpd).
 package vigil
