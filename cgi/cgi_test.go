@@ -491,10 +491,11 @@ func TestChildrenBound(t *testing.T) {
 	install(t, s.dir, "sleep", "sleep")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	cl := s.client() // one client for every goroutine (client() sets its fields)
 	for range 2 { // two children at the bound, sleeping
 		req, _ := http.NewRequestWithContext(ctx, "GET", s.srv.URL+"/cgi-bin/sleep", nil)
 		go func() {
-			if resp, err := s.client().Do(req); err == nil {
+			if resp, err := cl.Do(req); err == nil {
 				resp.Body.Close()
 			}
 		}()
@@ -504,7 +505,10 @@ func TestChildrenBound(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	t0 := time.Now()
-	resp, _, err := s.get(t, "/cgi-bin/sleep", nil)
+	resp, err := cl.Get(s.srv.URL + "/cgi-bin/sleep")
+	if err == nil {
+		resp.Body.Close()
+	}
 	if err != nil || resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" {
 		t.Fatalf("a third child: %v %v, want 503 with Retry-After", resp, err)
 	}
