@@ -43,7 +43,7 @@ func serveFlagSet(cfg *vigil.Config, stderr io.Writer) (*flag.FlagSet, *serveOpt
 	flags.Var((*listFlag)(&cfg.Listen), "listen", "address to listen on: host:port, http://host:port or https://host:port ([v6]:port for IPv6; a bare port means localhost:PORT, :PORT every interface); repeatable (default "+vigil.DefaultListen+")")
 	flags.StringVar(&cfg.Root, "root", "", "document root directory to serve (default: the embedded demo device UI)")
 	flags.DurationVar(&cfg.HeaderTimeout, "header-timeout", d.HeaderTimeout, "total time allowed for a request header, from accept or the first byte after idle")
-	flags.DurationVar(&cfg.StallTimeout, "stall-timeout", d.StallTimeout, "longest wait without progress on a body read or any write; also TCP_USER_TIMEOUT")
+	flags.DurationVar(&cfg.StallTimeout, "stall-timeout", d.StallTimeout, "longest wait without progress on a body read or any write (progress: what the peer acknowledges); the cut is a RST")
 	flags.Int64Var(&cfg.MinRate, "min-rate", 0, "minimum average rate of a body or response in bytes/s once started (0: none)")
 	flags.Int64Var(&cfg.BodyMinRate, "body-min-rate", 0, "minimum average rate of a request body in bytes/s, after the stall timeout's grace (0: --min-rate if set, else 500; -1: none)")
 	flags.DurationVar(&cfg.TransferTimeout, "transfer-timeout", 0, "hard cap on one request body or one response (0: none)")
