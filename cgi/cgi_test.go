@@ -492,7 +492,7 @@ func TestChildrenBound(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	cl := s.client() // one client for every goroutine (client() sets its fields)
-	for range 2 { // two children at the bound, sleeping
+	for range 2 {    // two children at the bound, sleeping
 		req, _ := http.NewRequestWithContext(ctx, "GET", s.srv.URL+"/cgi-bin/sleep", nil)
 		go func() {
 			if resp, err := cl.Do(req); err == nil {
