@@ -112,15 +112,33 @@ func (m *requestMetrics) write(w *bufio.Writer) {
 	writeUint(w, `vigil_requests_total{class="other"}`, m.classes[0].Load())
 }
 
+// socketKinds are the kind labels of the socket metrics, in the order of
+// the Stats' WebSockets and Streams.
+var socketKinds = [2]string{"websocket", "stream"}
+
 // writeTableMetrics writes the metrics read from the Table at scrape time:
-// one Snapshot and one Stats per scrape.
+// one Snapshot and one Stats per scrape. The socket metrics, by kind
+// (websocket, stream): vigil_sockets open now, vigil_sockets_opened_total,
+// vigil_sockets_closed_total by the cause their connection closed for
+// (cause="closed" for an event stream that ended on a connection that
+// went on), and vigil_socket_messages in and out: a gauge, the messages
+// of the sockets open now (the Table keeps them per socket, not in total).
 func (s *Server) writeTableMetrics(w *bufio.Writer) {
 	var byPhase [governor.PhaseClosed]uint64
+	var msgs [2][2]int64 // [websocket, stream][in, out] on the sockets open now
 	var st governor.Stats
 	if t := s.opts.Table; t != nil {
 		for _, c := range t.Snapshot() {
 			if c.Phase < governor.PhaseClosed {
 				byPhase[c.Phase]++
+			}
+			if si := c.Socket; si != nil {
+				k := 0
+				if si.Kind != "websocket" {
+					k = 1
+				}
+				msgs[k][0] += si.MessagesIn
+				msgs[k][1] += si.MessagesOut
 			}
 		}
 		st = t.Stats()
@@ -133,6 +151,16 @@ func (s *Server) writeTableMetrics(w *bufio.Writer) {
 	}
 	for _, c := range []governor.Cause{governor.CauseStall, governor.CauseMinRate, governor.CauseTransferTimeout, governor.CauseHandlerTimeout} {
 		writeUint(w, `vigil_streams_reset_total{cause="`+c.String()+`"}`, st.Resets[c])
+	}
+	for k, ss := range [2]governor.SocketStats{st.WebSockets, st.Streams} {
+		kind := socketKinds[k]
+		writeUint(w, `vigil_sockets{kind="`+kind+`"}`, uint64(max(ss.Open, 0)))
+		writeUint(w, `vigil_sockets_opened_total{kind="`+kind+`"}`, ss.Opened)
+		for _, c := range governor.Causes() {
+			writeUint(w, `vigil_sockets_closed_total{kind="`+kind+`",cause="`+c.String()+`"}`, ss.Closed[c])
+		}
+		writeUint(w, `vigil_socket_messages{kind="`+kind+`",direction="in"}`, uint64(msgs[k][0]))
+		writeUint(w, `vigil_socket_messages{kind="`+kind+`",direction="out"}`, uint64(msgs[k][1]))
 	}
 	writeUint(w, "vigil_connections_accepted_total", st.Accepted)
 	writeUint(w, "vigil_connections_refused_total", st.Refused)

@@ -109,6 +109,42 @@ func TestMetrics(t *testing.T) {
 		}
 	})
 
+	t.Run("WebSockets and event streams are counted open by kind, closed by cause, with their messages", func(t *testing.T) {
+		l := newLoop(t)
+		_, a := l.dial(t)
+		_, b := l.dial(t)
+		_, c := l.dial(t)
+		wa, wb := a.OpenSocket(true), b.OpenSocket(true)
+		for range 3 {
+			wa.MessageOut()
+			wb.MessageOut()
+		}
+		wa.MessageIn()
+		st := c.OpenSocket(false)
+		st.MessageOut()
+		st.End() // the stream ends; its connection goes on
+		l.tab.Kill(b.ID())
+		s := New(Options{Table: l.tab})
+		text := scrape(t, s)
+		want := map[string]float64{
+			`vigil_sockets{kind="websocket"}`:                                   1,
+			`vigil_sockets{kind="stream"}`:                                      0,
+			`vigil_sockets_opened_total{kind="websocket"}`:                      2,
+			`vigil_sockets_opened_total{kind="stream"}`:                         1,
+			`vigil_sockets_closed_total{kind="websocket",cause="killed"}`:       1,
+			`vigil_sockets_closed_total{kind="websocket",cause="pong-timeout"}`: 0,
+			`vigil_sockets_closed_total{kind="stream",cause="closed"}`:          1,
+			`vigil_socket_messages{kind="websocket",direction="in"}`:            1,
+			`vigil_socket_messages{kind="websocket",direction="out"}`:           3, // b's went with it
+			`vigil_socket_messages{kind="stream",direction="out"}`:              0,
+		}
+		for name, v := range want {
+			if got := sample(t, text, name); got != v {
+				t.Errorf("%s = %v, want %v", name, got, v)
+			}
+		}
+	})
+
 	t.Run("two Servers count apart: no global set", func(t *testing.T) {
 		a, b := New(Options{}), New(Options{})
 		a.ObserveRequest(200, time.Millisecond, 1, 1)
