@@ -31,7 +31,10 @@
 //     the server's, and the HTTP/2 attacks built on it (H2Idle,
 //     H2ZeroWindow, H2RapidReset, H2ContinuationFlood, H2SettingsFlood,
 //     H2PingFlood, H2HugeHeaders), whose Results add the GOAWAY code, the
-//     RST_STREAMs and the PINGs answered.
+//     RST_STREAMs and the PINGs answered;
+//   - a minimal WebSocket client (WSHandshake, WSConn: masked frames,
+//     ping, pong, close) and WebSocketSilent, a peer that upgrades and then
+//     answers nothing while its TCP stays alive.
 //
 // It is used by the tests of the server and by `vigil hangcheck`; serving
 // code never imports it. It imports the standard library and

@@ -82,6 +82,16 @@ type Result struct {
 	Streams int
 	// PingAcks counts the server's answers to the client's PINGs.
 	PingAcks int
+
+	// The fields below are filled by WebSocket scenarios only.
+
+	// Pings counts the server's WebSocket pings.
+	Pings int
+	// CloseCode is the status code of the server's close frame (1005 for
+	// one without a code); zero when none came. CloseAt is when it came,
+	// since the start of Held.
+	CloseCode int
+	CloseAt   time.Duration
 }
 
 // session is one scenario on one connection: it counts bytes, bounds every

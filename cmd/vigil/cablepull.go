@@ -394,7 +394,7 @@ func isLocal(ip netip.Addr) bool {
 // it drops them from names with a note on stderr, or fails if the user asked
 // for them by name.
 func cablePullReady(ctx context.Context, names []string, explicit bool, stderr io.Writer) ([]string, error) {
-	if !slices.ContainsFunc(names, func(n string) bool { return slices.Contains(cablePullScenarios, n) }) {
+	if !slices.ContainsFunc(names, cuts) {
 		return names, nil
 	}
 	err := faultkit.Available()
@@ -409,11 +409,17 @@ func cablePullReady(ctx context.Context, names []string, explicit bool, stderr i
 		return names, nil
 	}
 	if errors.Is(err, faultkit.ErrNotRoot) {
-		err = fmt.Errorf("the cable-pull scenarios need root for nftables: %w", err)
+		err = fmt.Errorf("the cable-pull scenarios (and websocket-idle-pull) need root for nftables: %w", err)
 	}
 	if explicit {
 		return nil, fmt.Errorf("hangcheck: %w", err)
 	}
 	fmt.Fprintf(stderr, "hangcheck: skipping the cable-pull scenarios: %v\n", err)
-	return slices.DeleteFunc(slices.Clone(names), func(n string) bool { return slices.Contains(cablePullScenarios, n) }), nil
+	return slices.DeleteFunc(slices.Clone(names), cuts), nil
+}
+
+// cuts reports whether scenario pulls a cable: the cable pulls and
+// websocket-idle-pull.
+func cuts(scenario string) bool {
+	return slices.Contains(cablePullScenarios, scenario) || scenario == "websocket-idle-pull"
 }

@@ -78,6 +78,15 @@ not read; idle-hold: an idle connection), and these run too:
   h2-ping-flood         100000 PING frames, not reading the answers
   h2-huge-headers       one request with 1 MiB of headers
 
+With --ws PATH (a WebSocket endpoint of the target, e.g. /ws/live) two more
+run over HTTP/1.1 in clear and TLS (http1 and https1):
+  websocket-silent    upgrade, then answer nothing (no pong, no close) while
+                      TCP stays alive: a governed server sends close 1001
+                      and resets at about ping + pong timeout
+  websocket-idle-pull (root) upgrade, answer the first ping, then pull the
+                      cable: the socket must be gone within ping + pong
+                      timeout (+ 1s)
+
 "cable-pull" selects the three cable pulls. A cable pull adds an nftables
 table on this host that drops every packet of that one connection (its
 4-tuple) both ways, so the target sees a peer that is silently gone; the
@@ -107,7 +116,7 @@ Flags:
 
 // hangcheckScenarios lists the scenarios in the order they run.
 var hangcheckScenarios = append([]string{"slowloris", "slow-body", "zero-window", "reset-mid-response", "idle-hold",
-	"cable-pull-download", "cable-pull-header", "cable-pull-idle", "flood", "replay"}, h2Scenarios...)
+	"cable-pull-download", "cable-pull-header", "cable-pull-idle", "flood", "replay"}, append(h2Scenarios, wsScenarios...)...)
 
 const (
 	// probeEvery is the gap between background probes; the first one is
@@ -160,6 +169,7 @@ type hangcheckOpts struct {
 	trickle  time.Duration
 	conns    int
 	large    string
+	ws       string   // path of a WebSocket endpoint for the websocket scenarios; "" skips them
 	timeouts timeouts // the target's own bounds, as far as known
 }
 
@@ -176,6 +186,7 @@ func hangcheck(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	flags.DurationVar(&o.trickle, "trickle", 2*time.Second, "gap between body bytes in slow-body")
 	flags.IntVar(&o.conns, "conns", 256, fmt.Sprintf("connections the flood scenario opens (at most %d)", maxConns))
 	flags.StringVar(&o.large, "large", "/", "path of a large resource for zero-window, reset-mid-response and cable-pull-download")
+	flags.StringVar(&o.ws, "ws", "", "path of a WebSocket endpoint of the target, for websocket-silent and websocket-idle-pull")
 	list := flags.String("scenarios", "", "comma-separated scenarios to run (default: all)")
 	replayOnly := flags.Bool("replay", false, "run only the bad-input replay set (same as --scenarios replay)")
 	own := flags.Bool("i-own-this-target", false, "allow a target that is not a loopback address: you own it and may attack it")
@@ -235,6 +246,10 @@ func hangcheck(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			names = append(names, n)
 		}
 	}
+	names, err := wsNames(names, *list != "", o.ws)
+	if err != nil {
+		return err
+	}
 	type run struct {
 		tg    target
 		modes []faultkit.Mode
@@ -254,7 +269,7 @@ func hangcheck(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		runs = append(runs, run{tg, ms})
 	}
-	names, err := cablePullReady(ctx, names, *list != "", stderr)
+	names, err = cablePullReady(ctx, names, *list != "", stderr)
 	if err != nil {
 		return err
 	}
@@ -414,6 +429,8 @@ func runScenario(ctx context.Context, tg target, o hangcheckOpts, name string) r
 		err = flood(sctx, tg, o, &r)
 	case "replay":
 		err = replayAll(sctx, tg, &r)
+	case "websocket-silent", "websocket-idle-pull":
+		err = wsScenario(sctx, tg, o, &r)
 	default:
 		err = h2Scenario(sctx, tg, o, &r)
 	}

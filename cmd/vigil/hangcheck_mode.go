@@ -33,12 +33,13 @@ const (
 
 // runsIn reports whether scenario runs in mode m: the h2-only scenarios in
 // h2 only; the flood (connections that send nothing never reach ALPN) and
-// the HTTP/1.1 replay set in http1 and https1 only.
+// the HTTP/1.1 replay set and the WebSocket scenarios (no WebSocket over
+// HTTP/2 here) in http1 and https1 only.
 func runsIn(scenario string, m faultkit.Mode) bool {
 	switch {
 	case slices.Contains(h2Scenarios, scenario):
 		return m == faultkit.H2
-	case scenario == "flood", scenario == "replay":
+	case scenario == "flood", scenario == "replay", isWS(scenario):
 		return m != faultkit.H2
 	}
 	return true

@@ -108,9 +108,10 @@ func TestHangcheckAgainstVigil(t *testing.T) {
 	var out, errOut bytes.Buffer
 	// The cable pulls run in a namespace of their own (TestHangcheckCablePull),
 	// never on this host's loopback.
-	// The h2-only scenarios need an https target (TestHangcheckTLS).
+	// The h2-only scenarios need an https target (TestHangcheckTLS), the
+	// WebSocket ones a WebSocket endpoint (TestHangcheckWebSocket).
 	scenarios := strings.Join(slices.DeleteFunc(slices.Clone(hangcheckScenarios), func(n string) bool {
-		return slices.Contains(cablePullScenarios, n) || slices.Contains(h2Scenarios, n)
+		return slices.Contains(cablePullScenarios, n) || slices.Contains(h2Scenarios, n) || isWS(n)
 	}), ",")
 	runErr := run(context.Background(), []string{"hangcheck", "--json", "--max-wait", "5s", "--conns", "50", "--scenarios", scenarios, base}, &out, &errOut)
 	var rows []row
