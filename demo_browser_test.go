@@ -11,20 +11,17 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// chromiumPath is Debian's chromium (apt-get install chromium).
-const chromiumPath = "/usr/bin/chromium"
-
 // TestDemoDashboardBrowser loads the demo's dashboard in a real headless
 // Chromium and checks its live panel: the counters, uptime and log change
 // over 3 s on the WebSocket; after the server is restarted on the same
 // port the page reconnects by itself and the numbers change again; and a
 // page whose WebSocket fails falls back to the event stream.
 func TestDemoDashboardBrowser(t *testing.T) {
-	if _, err := os.Stat(chromiumPath); err != nil {
+	if _, err := os.Stat(chromium); err != nil {
 		if os.Getenv("CI") == "" {
-			t.Skipf("%s is absent and CI is unset: skipping the browser test (apt-get install chromium)", chromiumPath)
+			t.Skipf("%s is absent and CI is unset: skipping the browser test (apt-get install chromium)", chromium)
 		}
-		t.Fatalf("%s is absent and CI is set: .ci/run must apt-get install chromium", chromiumPath)
+		t.Fatalf("%s is absent and CI is set: .ci/run must apt-get install chromium", chromium)
 	}
 	start := func(t *testing.T, listen string) *Server {
 		t.Helper()
@@ -51,7 +48,7 @@ func TestDemoDashboardBrowser(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(chromiumPath),
+		chromedp.ExecPath(chromium),
 		chromedp.Headless,
 		chromedp.NoSandbox,
 		chromedp.DisableGPU,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -44,28 +45,43 @@ func TestLiveMetrics(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	text := scrape()
-	for _, line := range []string{
+	// The server counts a message once its write returned, which may be
+	// after the client read it: wait for the count, briefly.
+	await := func(what string, lines ...string) {
+		t.Helper()
+		for deadline := time.Now().Add(3 * time.Second); ; {
+			text, all := scrape(), true
+			for _, l := range lines {
+				all = all && strings.Contains(text, l+"\n")
+			}
+			if all {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: 3 s on, /metrics lacks one of %q:\n%s", what, lines, grep(text, "vigil_socket"))
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	await("2 messages read",
 		`vigil_sockets{kind="websocket"} 1`,
 		`vigil_sockets_opened_total{kind="websocket"} 1`,
 		`vigil_sockets{kind="stream"} 0`,
-	} {
-		if !strings.Contains(text, line+"\n") {
-			t.Errorf("no %q in /metrics", line)
+		`vigil_socket_messages{kind="websocket",direction="in"} 0`)
+	out := `vigil_socket_messages{kind="websocket",direction="out"} `
+	for deadline := time.Now().Add(3 * time.Second); ; {
+		text := scrape()
+		v, _ := strconv.Atoi(strings.TrimSpace(strings.TrimPrefix(grep(text, out), out)))
+		if v >= 2 {
+			break
 		}
-	}
-	if strings.Contains(text, `vigil_socket_messages{kind="websocket",direction="out"} 0`+"\n") ||
-		strings.Contains(text, `vigil_socket_messages{kind="websocket",direction="out"} 1`+"\n") {
-		t.Errorf("the 2 messages read are not counted:\n%s", grep(text, "vigil_socket"))
-	}
-	c.Close(websocket.StatusNormalClosure, "")
-	want := `vigil_sockets_closed_total{kind="websocket",cause="peer-closed"} 1`
-	for deadline := time.Now().Add(3 * time.Second); !strings.Contains(scrape(), want+"\n"); {
 		if time.Now().After(deadline) {
-			t.Fatalf("3 s after the close, no %q:\n%s", want, grep(scrape(), "vigil_socket"))
+			t.Fatalf("3 s after 2 messages were read, %d counted out:\n%s", v, grep(text, "vigil_socket"))
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	c.Close(websocket.StatusNormalClosure, "")
+	await("after the client's close", `vigil_sockets_closed_total{kind="websocket",cause="peer-closed"} 1`, `vigil_sockets{kind="websocket"} 0`)
 }
 
 // grep returns the lines of text that contain s.

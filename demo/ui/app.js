@@ -148,7 +148,7 @@
     const uptime = $("#live-uptime");
     const log = $("#live-log");
     const liveTimeout = 5000; // ms without a sample: the feed is dead
-    const openTimeout = 5000; // ms for a WebSocket to open
+    const openTimeout = 3000; // ms for a WebSocket to open, before liveTimeout ends the attempt
     const maxLogLines = 12;
     let backoff = 1000;
     let feed = null; // {close()} of the feed being tried or used
