@@ -284,7 +284,7 @@ func TestHangcheckTLS(t *testing.T) {
 	t.Run("every scenario runs over https1 and h2 and finds no problem against vigil", func(t *testing.T) {
 		var out, errOut bytes.Buffer
 		scenarios := "slowloris,slow-body,zero-window,reset-mid-response,idle-hold," + strings.Join(h2Scenarios, ",")
-		runErr := run(context.Background(), []string{"hangcheck", "--json", "--insecure", "--max-wait", "6s", "--large", "/big.bin",
+		runErr := run(context.Background(), []string{"hangcheck", "--json", "--insecure", "--max-wait", "15s", "--large", "/big.bin",
 			"--timeouts", "header=1s,stall=1s,idle=1s", "--scenarios", scenarios, https}, &out, &errOut)
 		var rows []row
 		if err := json.Unmarshal(out.Bytes(), &rows); err != nil {
