@@ -1,6 +1,7 @@
 package governor
 
 import (
+	"io"
 	"net"
 	"net/netip"
 	"strings"
@@ -117,5 +118,45 @@ func TestEarlyReplyIsPlaintextOnly(t *testing.T) {
 		c.Close()
 		cli.Close()
 		gl.Close()
+	}
+}
+
+// TestBehindIsRevalidated: a peer once behind (a write blocked past a
+// wake-up) that has since acknowledged everything is not cut by the next
+// write, on the next request, for the stale time it was behind.
+func TestBehindIsRevalidated(t *testing.T) {
+	tab := NewTable(Options{StallTimeout: time.Second})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gl := tab.Listen(ln, ListenerOptions{})
+	defer gl.Close()
+	cli, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	nc, err := gl.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := nc.(*Conn)
+	defer c.Close()
+	if _, err := c.Write(make([]byte, 32<<10)); err != nil {
+		t.Fatal(err)
+	}
+	cli.SetReadDeadline(time.Now().Add(time.Second))
+	if _, err := io.ReadFull(cli, make([]byte, 32<<10)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond) // the acknowledgements are in
+	c.mu.Lock()
+	c.behind = tab.now().Add(-10 * time.Second) // behind, long ago
+	c.acked = 0
+	c.mu.Unlock()
+	c.BeginRequest(Limits{}, nil, false)
+	if _, err := c.Write([]byte("next response")); err != nil {
+		t.Fatalf("the next write failed (%v): a peer that caught up was cut for a stale stall", err)
 	}
 }

@@ -106,12 +106,20 @@ func (c *Conn) beginWrite(base *time.Time, p []byte) error {
 	now := c.t.now()
 	c.mu.Lock()
 	if base.IsZero() {
-		// A new write is measured from now, unless the peer is behind: a
-		// write blocked since its last acknowledged progress, and room in
-		// the kernel's buffer since is not the peer's progress.
+		// A new write is measured from now, unless the peer is still
+		// behind: a write blocked since its last acknowledged progress,
+		// and room in the kernel's buffer since is not the peer's
+		// progress. One look at the kernel tells whether it caught up.
 		*base = now
 		if !c.behind.IsZero() {
-			*base = c.behind
+			if k := tcpInfoOutq(c.tcp, false); k != nil && k.BytesAcked == c.acked {
+				*base = c.behind
+			} else {
+				c.behind, c.held = time.Time{}, 0
+				if k != nil {
+					c.acked = k.BytesAcked
+				}
+			}
 		}
 	}
 	if !c.tls && (c.mode == modeHeader || (c.mode == modeRequest && !c.begun)) && c.early == "" && len(p) > 0 {
@@ -161,7 +169,10 @@ func (c *Conn) endWrite(m int, err error, base *time.Time) (retry bool) {
 			if k = tcpInfoOutq(c.tcp, false); k != nil && k.BytesAcked == c.acked {
 				return false
 			}
-			c.behind = time.Time{}
+			c.behind, c.held = time.Time{}, 0
+			if k != nil {
+				c.acked = k.BytesAcked
+			}
 		}
 		// A write cut short by a wake-up moved its bytes at some time since
 		// it was issued: date that progress by the issue, not by the wake.
