@@ -1,9 +1,6 @@
 package governor
 
-import (
-	"sync/atomic"
-	"time"
-)
+import "time"
 
 // readRuleLocked returns the governing deadline of a read that began at base,
 // the cause it closes for and the phase it bounds; a zero time means no
@@ -156,22 +153,18 @@ func (c *Conn) writeHorizonLocked() time.Duration {
 }
 
 func (c *Conn) showDeadline(d time.Time, rule Cause) {
-	showDeadline(c.t, &c.deadline, &c.rule, d, rule)
-}
-
-func showDeadline(t *Table, deadline *atomic.Int64, ruleOf *atomic.Uint32, d time.Time, rule Cause) {
 	var ns int64
 	if d.IsZero() {
 		rule = CauseNone
 	} else {
-		ns = t.mono(d)
+		ns = c.t.mono(d)
 	}
 	// Loads are cheaper than stores, and the deadline shown changes far
 	// less often than reads and writes happen.
-	if deadline.Load() != ns {
-		deadline.Store(ns)
+	if c.deadline.Load() != ns {
+		c.deadline.Store(ns)
 	}
-	if Cause(ruleOf.Load()) != rule {
-		ruleOf.Store(uint32(rule))
+	if Cause(c.rule.Load()) != rule {
+		c.rule.Store(uint32(rule))
 	}
 }

@@ -29,24 +29,19 @@ type Stream struct {
 	bytesIn      atomic.Int64
 	bytesOut     atomic.Int64
 	lastProgress atomic.Int64  // on the Table's monotonic clock
-	deadline     atomic.Int64  // the deadline handed out last; 0 none
-	rule         atomic.Uint32 // the Cause it is for
 	reset        atomic.Uint32 // the Cause the stream was reset for; CauseNone
-	// The rule deadlines of the read and the write under way (Expired),
-	// and the causes they are for; 0 none.
+	// The rule deadlines of the read and the write under way (Expired,
+	// and the deadline the Table shows), and the causes they are for; 0
+	// none.
 	readDL, writeDL       atomic.Int64
 	readCause, writeCause atomic.Uint32
 
 	// The reader's: guarded by being used by one reader at a time.
 	body      bool // a body remains to be read
 	bodyBytes int64
-	readStart time.Time
-	readRule  Cause
 	// The writer's, likewise.
-	respStart  time.Time
-	respBytes  int64
-	writeStart time.Time
-	writeRule  Cause
+	respStart time.Time
+	respBytes int64
 
 	prev, next *Stream // in the Conn's list; guarded by Conn.mu
 }
@@ -103,84 +98,55 @@ func (s *Stream) Busy() bool { return s.io.Load() != 0 }
 // the Table's clock.
 func (s *Stream) LastProgress() time.Time { return s.c.t.at(s.lastProgress.Load()) }
 
-// BeginRead returns the deadline of a read of the request body about to
-// start (zero: none, the body is done) and marks the stream as reading.
-// Call EndRead after the read.
-func (s *Stream) BeginRead() time.Time {
+// BeginRead marks the stream as reading its request body, under the body
+// rules' deadline from now (none once the body is done): Expired reports
+// it overrun. Call EndRead after the read.
+func (s *Stream) BeginRead() {
 	if !s.body {
-		return time.Time{}
+		return
 	}
-	now := s.c.t.now()
-	s.readStart = now
-	dl, cause := transferRule(&s.lim, now, s.start, s.bodyBytes, s.lim.bodyMinRate)
-	s.readRule = cause
+	dl, cause := transferRule(&s.lim, s.c.t.now(), s.start, s.bodyBytes, s.lim.bodyMinRate)
 	s.readDL.Store(s.c.t.mono(dl))
 	s.readCause.Store(uint32(cause))
 	s.io.Or(ioBody)
-	showDeadline(s.c.t, &s.deadline, &s.rule, dl, cause)
-	return dl
 }
 
 // EndRead accounts for a read of n body bytes; eof says the body is done.
-// If the read failed because the deadline BeginRead gave expired, EndRead
-// returns the rule's cause (stall, min-rate, transfer-timeout): the protocol
-// layer must then reset the stream. Otherwise it returns CauseNone.
-func (s *Stream) EndRead(n int, eof, deadlineExpired bool) Cause {
+func (s *Stream) EndRead(n int, eof bool) {
 	s.io.And(^ioBody)
-	now := s.c.t.now()
 	if n > 0 {
 		s.bodyBytes += int64(n)
 		s.bytesIn.Add(int64(n))
-		s.progress(now)
+		s.progress(s.c.t.now())
 	}
 	if eof {
 		s.body = false
-		showDeadline(s.c.t, &s.deadline, &s.rule, time.Time{}, CauseNone)
 	}
-	if n == 0 && deadlineExpired {
-		if dl, _ := transferRule(&s.lim, s.readStart, s.start, s.bodyBytes, s.lim.bodyMinRate); !now.Before(dl) {
-			return s.readRule
-		}
-	}
-	return CauseNone
 }
 
-// BeginWrite returns the deadline of a write of the response about to
-// start, at most WriteChunk bytes, and marks the stream as writing. Call
-// EndWrite after the write.
+// BeginWrite marks the stream as writing its response, at most WriteChunk
+// bytes, under the response rules' deadline from now, which it returns:
+// Expired reports it overrun. Call EndWrite after the write.
 func (s *Stream) BeginWrite() time.Time {
 	now := s.c.t.now()
 	if s.respStart.IsZero() {
 		s.respStart = now
 	}
-	s.writeStart = now
 	dl, cause := transferRule(&s.lim, now, s.respStart, s.respBytes, s.lim.MinRate)
-	s.writeRule = cause
 	s.writeDL.Store(s.c.t.mono(dl))
 	s.writeCause.Store(uint32(cause))
 	s.io.Or(ioWrite)
-	showDeadline(s.c.t, &s.deadline, &s.rule, dl, cause)
 	return dl
 }
 
-// EndWrite accounts for a write of n response bytes. If the write failed
-// because the deadline BeginWrite gave expired, it returns the rule's
-// cause: the protocol layer resets the stream (HTTP/2 does so itself when a
-// stream's write deadline passes). Otherwise it returns CauseNone.
-func (s *Stream) EndWrite(n int, deadlineExpired bool) Cause {
+// EndWrite accounts for a write of n response bytes.
+func (s *Stream) EndWrite(n int) {
 	s.io.And(^ioWrite)
-	now := s.c.t.now()
 	if n > 0 {
 		s.respBytes += int64(n)
 		s.bytesOut.Add(int64(n))
-		s.progress(now)
+		s.progress(s.c.t.now())
 	}
-	if deadlineExpired {
-		if dl, _ := transferRule(&s.lim, s.writeStart, s.respStart, s.respBytes, s.lim.MinRate); !now.Before(dl) {
-			return s.writeRule
-		}
-	}
-	return CauseNone
 }
 
 // Expired reports whether the read or the write under way on the stream
@@ -250,7 +216,7 @@ type StreamInfo struct {
 	BytesOut      int64         // response bytes written
 	Age           time.Duration // since OpenStream
 	SinceProgress time.Duration // since its body or response last moved
-	DeadlineIn    time.Duration // until the rule armed last expires; meaningful if Rule is not CauseNone
+	DeadlineIn    time.Duration // until the rule of the read or write under way expires; meaningful if Rule is not CauseNone
 	Rule          Cause         // the cause that rule resets the stream for; CauseNone if none is armed
 }
 
@@ -269,9 +235,13 @@ func (c *Conn) streamsLocked(now time.Time) []StreamInfo {
 			Age:           now.Sub(s.start),
 			SinceProgress: now.Sub(s.LastProgress()),
 		}
-		if d := s.deadline.Load(); d != 0 {
-			si.DeadlineIn = c.t.at(d).Sub(now)
-			si.Rule = Cause(s.rule.Load())
+		// The deadline shown is that of the read or write under way.
+		io := s.io.Load()
+		switch d := s.writeDL.Load(); {
+		case io&ioWrite != 0 && d != 0:
+			si.DeadlineIn, si.Rule = c.t.at(d).Sub(now), Cause(s.writeCause.Load())
+		case io&ioBody != 0 && s.readDL.Load() != 0:
+			si.DeadlineIn, si.Rule = c.t.at(s.readDL.Load()).Sub(now), Cause(s.readCause.Load())
 		}
 		if s.desc != nil {
 			si.Request = s.desc.String()

@@ -44,7 +44,7 @@ func (b *body) readStream(p []byte) (int, error) {
 	x.st.BeginRead()
 	n, err := b.rc.Read(p)
 	b.bytes += int64(n)
-	x.st.EndRead(n, err == io.EOF, false)
+	x.st.EndRead(n, err == io.EOF)
 	if cause := x.cutCause(); cause != governor.CauseNone {
 		err = &governor.TimeoutError{ConnID: x.flight.connID, Cause: cause, Phase: governor.PhaseBody}
 	}
@@ -86,7 +86,7 @@ func (x *exchange) finishStream() {
 		return
 	}
 	dl := x.st.BeginWrite()
-	x.st.EndWrite(0, false)
+	x.st.EndWrite(0)
 	d := dl.Add(x.srv.gov.Options().StallTimeout / 8)
 	if !x.extWrite.IsZero() && x.extWrite.Before(d) {
 		d = x.extWrite // the handler's own, if earlier

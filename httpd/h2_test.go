@@ -169,6 +169,21 @@ func TestHTTP2(t *testing.T) {
 		}
 		running.Wait()
 		t0 := time.Now()
+		// While blocked, each stream's row shows its write and the stall
+		// rule's deadline.
+		deadline := time.Now().Add(500 * time.Millisecond)
+		var shown bool
+		for !shown && time.Now().Before(deadline) {
+			for _, ci := range f.srv.Governor().Snapshot() {
+				for _, sr := range ci.StreamRows {
+					shown = shown || sr.Phase == governor.PhaseWrite && sr.Rule == governor.CauseStall && sr.DeadlineIn > 0
+				}
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if !shown {
+			t.Error("no stream row showed a blocked write with its stall deadline")
+		}
 		done := make(chan struct{})
 		go func() { ended.Wait(); close(done) }()
 		select {

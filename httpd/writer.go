@@ -75,7 +75,7 @@ func (w *responseWriter) writeStream(p []byte) (int, error) {
 
 func (w *responseWriter) endStreamWrite(m int, err error) error {
 	x := w.x
-	x.st.EndWrite(m, false)
+	x.st.EndWrite(m)
 	if cause := x.cutCause(); cause != governor.CauseNone {
 		return &governor.TimeoutError{ConnID: x.flight.connID, Cause: cause, Phase: governor.PhaseWrite}
 	}
