@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -132,6 +133,35 @@ func TestAdmin(t *testing.T) {
 				continue
 			}
 			ln.Close()
+		}
+	})
+
+	t.Run("a Start that fails after binding closes every listener and the admin socket", func(t *testing.T) {
+		var addrs []string
+		for range 2 {
+			l, _ := net.Listen("tcp", "127.0.0.1:0")
+			addrs = append(addrs, l.Addr().String())
+			l.Close()
+		}
+		sock := filepath.Join(t.TempDir(), "admin.sock")
+		srv, err := New(Config{Listen: addrs, Admin: "unix:" + sock})
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv.Close() // a closed server: serving its listeners fails once they are bound
+		if err := srv.Start(); err == nil {
+			t.Fatal("Start of a closed server succeeded")
+		}
+		for _, addr := range addrs {
+			ln, err := net.Listen("tcp", addr)
+			if err != nil {
+				t.Errorf("%s still held after the failed Start: %v", addr, err)
+				continue
+			}
+			ln.Close()
+		}
+		if _, err := os.Stat(sock); err == nil {
+			t.Errorf("admin socket %s left behind by the failed Start", sock)
 		}
 	})
 
