@@ -324,15 +324,16 @@ func suggest(unknown string) string {
 	norm := strings.ReplaceAll(strings.ToLower(unknown), "_", "-")
 	best, bestDist := "", 3
 	for _, k := range Keys() {
-		if d := distance(norm, k); d < bestDist {
+		if d := EditDistance(norm, k); d < bestDist {
 			best, bestDist = k, d
 		}
 	}
 	return best
 }
 
-// distance is the Levenshtein distance between a and b, in bytes.
-func distance(a, b string) int {
+// EditDistance is the Levenshtein distance between a and b, in bytes: how
+// far an unknown key or flag is from a known one, for "did you mean".
+func EditDistance(a, b string) int {
 	prev := make([]int, len(b)+1)
 	cur := make([]int, len(b)+1)
 	for j := range prev {

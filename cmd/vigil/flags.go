@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/vigilhttp/vigil/config"
 )
 
 // parseFlags parses args with flags. Asked for help (-h, --help), it prints
@@ -112,7 +114,7 @@ func example(fl *flag.Flag) string {
 func closestFlag(flags *flag.FlagSet, name string) string {
 	best, bestDist := "", 3
 	flags.VisitAll(func(fl *flag.Flag) {
-		d := editDistance(name, fl.Name)
+		d := config.EditDistance(name, fl.Name)
 		if len(name) >= 3 && strings.HasPrefix(fl.Name, name) {
 			d = min(d, 1)
 		}
@@ -121,25 +123,4 @@ func closestFlag(flags *flag.FlagSet, name string) string {
 		}
 	})
 	return best
-}
-
-// editDistance is the Levenshtein distance between a and b, in bytes.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			sub := prev[j-1]
-			if a[i-1] != b[j-1] {
-				sub++
-			}
-			cur[j] = min(sub, prev[j]+1, cur[j-1]+1)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
