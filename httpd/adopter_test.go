@@ -11,17 +11,11 @@ package httpd_test
 import (
 	"bufio"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
 	"fmt"
 	"io"
 	"log"
-	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -257,7 +251,7 @@ func serve(t *testing.T, m mode, governed bool) *rig {
 	}
 	r.addr = ln.Addr().String()
 	if m.tls {
-		cert, pool := testCert(t)
+		cert, pool := httpd.TestCert(t)
 		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
 		r.client = &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}
 		if !m.h2 {
@@ -752,7 +746,7 @@ func TestHandlerTimeoutSparesLongLived(t *testing.T) {
 			})
 			done := make(chan error, 1)
 			if m.tls {
-				cert, pool := testCert(t)
+				cert, pool := httpd.TestCert(t)
 				srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
 				r.client = &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}
 				go func() { done <- gs.ServeTLS(ln, "", "") }()
@@ -839,30 +833,4 @@ func (l *logLines) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
-}
-
-// testCert returns a self-signed certificate for 127.0.0.1 and its pool.
-func testCert(t *testing.T) (tls.Certificate, *x509.CertPool) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: "test"},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, _ := x509.ParseCertificate(der)
-	pool := x509.NewCertPool()
-	pool.AddCert(leaf)
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, pool
 }
