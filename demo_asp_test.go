@@ -65,30 +65,11 @@ const chromium = "/usr/bin/chromium"
 // shows the checked settings. It saves a screenshot to the test's
 // temporary directory and, if VIGIL_SCREENSHOT_DIR is set, there too.
 func TestDemoNetworkASPBrowser(t *testing.T) {
-	if _, err := os.Stat(chromium); err != nil {
-		if os.Getenv("CI") == "" {
-			t.Skipf("%s is absent and CI is unset: skipping the browser test (apt-get install chromium)", chromium)
-		}
-		t.Fatalf("%s is absent and CI is set: .ci/run must apt-get install chromium", chromium)
-	}
+	needChromium(t)
 	_, addr := startLoopback(t, Config{})
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(chromium),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 900),
-	)
+	allocCtx, cancelAlloc := browser(ctx, t, 1280, 900)
 	// Cancelling the allocator waits for the browser to exit: no chromium
 	// is left behind, and goleak sees chromedp's goroutines gone.
 	defer cancelAlloc()

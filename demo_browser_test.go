@@ -2,7 +2,6 @@ package vigil
 
 import (
 	"context"
-	"os"
 	"strconv"
 	"testing"
 	"time"
@@ -17,12 +16,7 @@ import (
 // port the page reconnects by itself and the numbers change again; and a
 // page whose WebSocket fails falls back to the event stream.
 func TestDemoDashboardBrowser(t *testing.T) {
-	if _, err := os.Stat(chromium); err != nil {
-		if os.Getenv("CI") == "" {
-			t.Skipf("%s is absent and CI is unset: skipping the browser test (apt-get install chromium)", chromium)
-		}
-		t.Fatalf("%s is absent and CI is set: .ci/run must apt-get install chromium", chromium)
-	}
+	needChromium(t)
 	start := func(t *testing.T, listen string) *Server {
 		t.Helper()
 		srv, err := New(Config{Listen: []string{listen}, ShutdownTimeout: 2 * time.Second})
@@ -47,21 +41,7 @@ func TestDemoDashboardBrowser(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(chromium),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 800),
-	)
+	allocCtx, cancelAlloc := browser(ctx, t, 1280, 800)
 	// Cancelling the allocator waits for the browser process to exit.
 	defer cancelAlloc()
 
