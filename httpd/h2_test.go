@@ -310,3 +310,44 @@ func waitOpen(t *testing.T, f *fixture, n int, max time.Duration) {
 	}
 	t.Fatalf("%d connections open after %v, want %d", f.srv.Governor().Stats().Open, max, n)
 }
+
+func TestHTTP2HandlerCaps(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/hold" {
+			<-release
+			return
+		}
+		io.WriteString(w, "ok")
+	})
+	f, c := startH2(t, governor.Options{}, Options{Handler: h, MaxHandlers: -1, MaxHandlersPerIP: 1})
+	go func() {
+		if resp, err := c.Get("https://" + f.addr + "/hold"); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	time.Sleep(200 * time.Millisecond)            // the holding stream's handler runs
+	resp, err := c.Get("https://" + f.addr + "/") // another stream of the same client, same connection
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.ProtoMajor != 2 || resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("a stream over the per-client cap: %s %d, want HTTP/2 503 with Retry-After", resp.Proto, resp.StatusCode)
+	}
+	select {
+	case release <- struct{}{}:
+	case <-time.After(2 * time.Second):
+		t.Fatal("the holding handler never ran")
+	}
+	time.Sleep(50 * time.Millisecond)
+	if resp, err := c.Get("https://" + f.addr + "/"); err != nil || resp.StatusCode != 200 {
+		t.Errorf("after the holder ended: %v %v, want 200 on the same connection", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+	if n := f.srv.Governor().Stats().Accepted; n != 1 {
+		t.Errorf("%d connections accepted, want the one connection throughout", n)
+	}
+}

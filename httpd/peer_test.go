@@ -315,6 +315,10 @@ func TestHandlerCaps(t *testing.T) {
 			t.Error("the 503 has no Retry-After")
 		}
 		c.Close()
-		release <- struct{}{}
+		select {
+		case release <- struct{}{}:
+		case <-time.After(2 * time.Second):
+			t.Fatalf("the %s handler never ran", tt.hold)
+		}
 	}
 }
