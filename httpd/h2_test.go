@@ -167,7 +167,13 @@ func TestHTTP2(t *testing.T) {
 				}
 			}()
 		}
-		running.Wait()
+		started := make(chan struct{})
+		go func() { running.Wait(); close(started) }()
+		select {
+		case <-started:
+		case <-time.After(5 * time.Second):
+			t.Fatal("the streams' handlers did not all start within 5 s")
+		}
 		t0 := time.Now()
 		// While blocked, each stream's row shows its write and the stall
 		// rule's deadline.
