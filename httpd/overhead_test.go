@@ -24,4 +24,11 @@ func BenchmarkWrapper(b *testing.B) {
 			s.ServeHTTP(w, r)
 		}
 	})
+	b.Run("httpd without handler caps", func(b *testing.B) {
+		s := New(Options{Handler: h, MaxHandlers: -1, MaxHandlersPerIP: -1})
+		b.ReportAllocs()
+		for b.Loop() {
+			s.ServeHTTP(w, r)
+		}
+	})
 }
