@@ -22,10 +22,9 @@ const (
 type handlerCaps struct {
 	max, perIP int
 
-	mu    sync.Mutex // guards n and byIP
-	n     int
-	byIP  map[netip.Addr]int
-	refus uint64 // requests refused at a cap; guarded by mu
+	mu   sync.Mutex // guards n and byIP
+	n    int
+	byIP map[netip.Addr]int
 }
 
 // take admits a handler for a request from key, or reports false at a cap.
@@ -36,7 +35,6 @@ func (c *handlerCaps) take(key netip.Addr) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.max > 0 && c.n >= c.max || c.perIP > 0 && c.byIP[key] >= c.perIP {
-		c.refus++
 		return false
 	}
 	c.n++
@@ -90,20 +88,23 @@ func clientKey(r *http.Request) netip.Addr {
 }
 
 // busy answers a request refused at a handler cap: 503 with Retry-After,
-// at once, without reading its body.
+// at once, without reading its body. It is reported to Options.Done like
+// any request, so the access log and the metrics count it.
 func (s *Server) busy(w http.ResponseWriter, r *http.Request) {
 	s.log.Debug("httpd: handler cap reached; 503", "remote", r.RemoteAddr,
 		"request", describe(r.Method, r.URL.EscapedPath()))
+	start := s.gov.Now()
 	w.Header().Set("Retry-After", "1")
 	if r.ProtoMajor == 1 {
 		w.Header().Set("Connection", "close")
 	}
 	http.Error(w, "503 server busy", http.StatusServiceUnavailable)
-}
-
-// Refused returns how many requests were refused at a handler cap.
-func (s *Server) Refused() uint64 {
-	s.caps.mu.Lock()
-	defer s.caps.mu.Unlock()
-	return s.caps.refus
+	if s.opts.Done != nil {
+		var id uint64
+		if gc := ConnFrom(r.Context()); gc != nil {
+			id = gc.ID()
+		}
+		s.opts.Done(Done{Request: r, ConnID: id, Status: http.StatusServiceUnavailable,
+			Start: start, Duration: s.gov.Now().Sub(start)})
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -285,7 +286,10 @@ func TestPolicyState(t *testing.T) {
 func TestHandlerCaps(t *testing.T) {
 	release := make(chan struct{})
 	defer close(release)
+	var mu sync.Mutex
+	var statuses []int
 	f := start(t, governor.Options{}, Options{MaxHandlers: -1, MaxHandlersPerIP: 1,
+		Done: func(d Done) { mu.Lock(); statuses = append(statuses, d.Status); mu.Unlock() },
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			switch r.URL.Path {
 			case "/hold":
@@ -313,6 +317,14 @@ func TestHandlerCaps(t *testing.T) {
 		}
 		if tt.want == 503 && resp.Header.Get("Retry-After") == "" {
 			t.Error("the 503 has no Retry-After")
+		}
+		if tt.want == 503 {
+			mu.Lock()
+			seen := slices.Clone(statuses)
+			mu.Unlock()
+			if !slices.Contains(seen, 503) {
+				t.Errorf("the 503 was not reported to Done (statuses %v): the access log and metrics would miss it", seen)
+			}
 		}
 		c.Close()
 		select {
