@@ -30,7 +30,7 @@ var allowed = map[string][]string{
 	"live":               {"governor"},
 	"auth":               {},
 	"session":            {},
-	"config":             {"route"},
+	"config":             {".", "route"},
 	"upload":             {},
 	"cgi":                {},
 	"tlsconf":            {},

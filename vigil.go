@@ -179,6 +179,7 @@ func DefaultConfig() Config {
 		BodyLimit:       httpd.DefaultBodyLimit,
 		MaxConns:        governor.DefaultMaxConns,
 		MaxConnsPerIP:   governor.DefaultMaxConnsPerIP,
+		Realm:           DefaultRealm,
 	}
 }
 

@@ -4,101 +4,34 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
-	"github.com/vigilhttp/vigil/route"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/vigilhttp/vigil"
+	"github.com/vigilhttp/vigil/route"
 )
 
 // DefaultRealm is the authentication realm when the file sets none.
-const DefaultRealm = "example.com"
+const DefaultRealm = vigil.DefaultRealm
 
-// File is a parsed and validated configuration file. A field the file does
-// not set keeps its zero value (Realm excepted: DefaultRealm), which means
-// the default of the package that owns the bound, as in vigil.Config; IsSet
+// File is a parsed and validated configuration file: the values of the keys
+// it sets, in the fields Settings names. A field the file does not set
+// keeps its zero value (Realm excepted: DefaultRealm), which means the
+// default of the package that owns the bound, as in vigil.Config; IsSet
 // tells a zero the file wrote from a key it left out.
 type File struct {
 	// Path is the file it was read from, as given to Load or Parse.
 	Path string
-
-	// Listen lists the addresses to listen on, "host:port" or "[v6]:port".
-	Listen []string
-	// Root is the document root directory, absolute or relative to the
-	// file's directory. Empty means the embedded demo UI.
-	Root string
-
-	// HeaderTimeout is the total time allowed for a request header, from
-	// accept or the first byte after keep-alive idle.
-	HeaderTimeout time.Duration
-	// StallTimeout is the longest wait without progress on a body read or
-	// any write.
-	StallTimeout time.Duration
-	// MinRate is the minimum average rate of a body or response in bytes
-	// per second once started; zero means none.
-	MinRate int64
-	// BodyMinRate is the minimum average rate of a request body alone;
-	// zero means MinRate when set, else 500 B/s; negative ("none") means
-	// none.
-	BodyMinRate int64
-	// TransferTimeout caps one request body or one response; zero means
-	// none.
-	TransferTimeout time.Duration
-	// IdleTimeout bounds the keep-alive wait for the next request.
-	IdleTimeout time.Duration
-	// HandlerTimeout bounds a handler's run time (the request context's
-	// deadline).
-	HandlerTimeout time.Duration
-	// ShutdownTimeout bounds the drain on SIGTERM/SIGINT before connections
-	// are cut.
-	ShutdownTimeout time.Duration
-	// BodyLimit is the largest request body in bytes.
-	BodyLimit int64
-	// MaxConns caps open connections across all listeners; MaxConnsPerIP
-	// caps them per remote IP. Zero means the default, negative no cap.
-	MaxConns      int
-	MaxConnsPerIP int
-
-	// Admin is the admin endpoint: "unix:PATH" (PATH made absolute against
-	// the file's directory), "host:port", or "off" for none.
-	Admin string
-	// AdminRemote allows Admin on a TCP address other than loopback (the
-	// admin endpoint has no authentication).
-	AdminRemote bool
-	// UploadDir is where handler=upload routes without dir= store received
-	// files, absolute or relative to the file's directory; empty means
-	// none (such routes then fail the check).
-	UploadDir string
-	// AccessLog is the access log file, absolute or relative to the file's
-	// directory; "-" means standard output, empty none.
-	AccessLog string
-	// LogLevel is debug, info, warn or error (slog.Level syntax, so
-	// "info+2" too); LogFormat is text or json.
-	LogLevel  string
-	LogFormat string
-
-	// Route is a GoAhead route.txt file, absolute or relative to the file's
-	// directory; empty means none.
-	Route string
-	// Auth is an auth.txt file (users and roles), absolute or relative to
-	// the file's directory; empty means none.
-	Auth string
-	// Realm is the authentication realm; DefaultRealm unless set.
-	Realm string
-
-	// TLSCert and TLSKey are PEM files for https:// listeners; TLSSelfSigned
-	// is a directory where a device certificate is made on first start and
-	// reused. Paths are absolute or relative to the file's directory.
-	TLSCert, TLSKey, TLSSelfSigned string
-	// TLSNames are extra host names or addresses for the device
-	// certificate's SANs.
-	TLSNames []string
-	// HSTS is the Strict-Transport-Security max-age on TLS responses; zero
-	// none.
-	HSTS time.Duration
+	// Config holds the keys that are vigil.Config fields.
+	vigil.Config
+	// Command holds the keys of the vigil command alone.
+	Command
 
 	set map[string]bool // the keys the file set
 }
@@ -107,15 +40,6 @@ type File struct {
 // applies a file value only where the command line gave no flag, and a
 // default only where neither did.
 func (f *File) IsSet(key string) bool { return f.set[key] }
-
-// Keys returns every key of the file, in the order of vigil.conf.example.
-func Keys() []string {
-	var keys []string
-	for _, fl := range new(File).fields("") {
-		keys = append(keys, fl.key)
-	}
-	return keys
-}
 
 // Load reads and parses the configuration file at path. Relative paths in
 // the file are resolved against the file's directory, made absolute. A
@@ -159,46 +83,6 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
 }
 
-// field is one key of the schema: parse checks a decoded TOML value (string,
-// int64, float64, bool, time.Time, []any or map[string]any) and stores it.
-type field struct {
-	key   string
-	parse func(v any) error
-}
-
-// fields is the schema, bound to f; dir resolves relative paths.
-func (f *File) fields(dir string) []field {
-	return []field{
-		{"listen", addrs(&f.Listen)},
-		{"root", fileName(&f.Root, dir)},
-		{"header-timeout", duration(&f.HeaderTimeout)},
-		{"stall-timeout", duration(&f.StallTimeout)},
-		{"min-rate", size(&f.MinRate)},
-		{"body-min-rate", rate(&f.BodyMinRate)},
-		{"transfer-timeout", duration(&f.TransferTimeout)},
-		{"idle-timeout", duration(&f.IdleTimeout)},
-		{"handler-timeout", duration(&f.HandlerTimeout)},
-		{"shutdown-timeout", duration(&f.ShutdownTimeout)},
-		{"body-limit", size(&f.BodyLimit)},
-		{"max-conns", integer(&f.MaxConns)},
-		{"max-conns-per-ip", integer(&f.MaxConnsPerIP)},
-		{"admin", admin(&f.Admin, dir)},
-		{"admin-remote", boolean(&f.AdminRemote)},
-		{"upload-dir", fileName(&f.UploadDir, dir)},
-		{"access-log", accessLog(&f.AccessLog, dir)},
-		{"log-level", logLevel(&f.LogLevel)},
-		{"log-format", oneOf(&f.LogFormat, "text", "json")},
-		{"route", fileName(&f.Route, dir)},
-		{"auth", fileName(&f.Auth, dir)},
-		{"realm", nonEmpty(&f.Realm)},
-		{"tls-cert", fileName(&f.TLSCert, dir)},
-		{"tls-key", fileName(&f.TLSKey, dir)},
-		{"tls-self-signed", fileName(&f.TLSSelfSigned, dir)},
-		{"hsts", duration(&f.HSTS)},
-		{"tls-name", names(&f.TLSNames)},
-	}
-}
-
 func parse(name, dir string, data []byte) (*File, error) {
 	var raw map[string]toml.Primitive
 	md, err := toml.Decode(string(data), &raw)
@@ -206,11 +90,10 @@ func parse(name, dir string, data []byte) (*File, error) {
 		return nil, syntaxError(name, data, err)
 	}
 	f := &File{Path: name, set: map[string]bool{}}
-	fields := f.fields(dir)
 	var errs []*Error
 	for key, prim := range raw {
-		i := slices.IndexFunc(fields, func(fl field) bool { return fl.key == key })
-		if i < 0 {
+		st, ok := Lookup(key)
+		if !ok {
 			msg := fmt.Sprintf("unknown key %q", key)
 			if s := suggest(key); s != "" {
 				msg += fmt.Sprintf(" (did you mean %q?)", s)
@@ -222,7 +105,10 @@ func parse(name, dir string, data []byte) (*File, error) {
 		var v any
 		err := md.PrimitiveDecode(prim, &v)
 		if err == nil {
-			err = fields[i].parse(v)
+			v, err = st.Kind.file(v, dir)
+		}
+		if err == nil {
+			st.field(&f.Config, &f.Command).Set(reflect.ValueOf(v))
 		}
 		if err != nil {
 			errs = append(errs, &Error{File: name, Line: lineOf(&md, prim), Key: key, Msg: key + ": " + err.Error()})

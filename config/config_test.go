@@ -7,10 +7,11 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
-	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vigilhttp/vigil"
 )
 
 const full = `# every key
@@ -57,47 +58,51 @@ func TestParse(t *testing.T) {
 			name: "a file setting every key yields every value",
 			data: full,
 			want: &File{
-				Path:            "/etc/vigil/vigil.conf",
-				Listen:          []string{"localhost:8080", "[::1]:8443"},
-				Root:            "/srv/www",
-				HeaderTimeout:   5 * time.Second,
-				StallTimeout:    20 * time.Second,
-				MinRate:         1024,
-				BodyMinRate:     -1,
-				TransferTimeout: 10 * time.Minute,
-				IdleTimeout:     time.Minute,
-				HandlerTimeout:  90 * time.Second,
-				ShutdownTimeout: 15 * time.Second,
-				BodyLimit:       64 << 20,
-				MaxConns:        2048,
-				MaxConnsPerIP:   -1,
-				Admin:           "127.0.0.1:9090",
-				AdminRemote:     true,
-				UploadDir:       "/etc/vigil/uploads",
-				AccessLog:       "/var/log/vigil/access.log",
-				LogLevel:        "debug",
-				LogFormat:       "json",
-				Route:           "/etc/vigil/route.txt",
-				Auth:            "/etc/vigil/auth.txt",
-				Realm:           "device.local",
-				TLSCert:         "/etc/vigil/cert.pem",
-				TLSKey:          "/etc/vigil/key.pem",
-				TLSSelfSigned:   "/etc/vigil/tls",
-				HSTS:            8760 * time.Hour,
-				TLSNames:        []string{"router.local", "192.0.2.1"},
-				set:             all,
+				Path: "/etc/vigil/vigil.conf",
+				Config: vigil.Config{
+					Listen:          []string{"localhost:8080", "[::1]:8443"},
+					Root:            "/srv/www",
+					HeaderTimeout:   5 * time.Second,
+					StallTimeout:    20 * time.Second,
+					MinRate:         1024,
+					BodyMinRate:     -1,
+					TransferTimeout: 10 * time.Minute,
+					IdleTimeout:     time.Minute,
+					HandlerTimeout:  90 * time.Second,
+					ShutdownTimeout: 15 * time.Second,
+					BodyLimit:       64 << 20,
+					MaxConns:        2048,
+					MaxConnsPerIP:   -1,
+					Admin:           "127.0.0.1:9090",
+					UploadDir:       "/etc/vigil/uploads",
+					Route:           "/etc/vigil/route.txt",
+					Auth:            "/etc/vigil/auth.txt",
+					Realm:           "device.local",
+					TLSCert:         "/etc/vigil/cert.pem",
+					TLSKey:          "/etc/vigil/key.pem",
+					TLSSelfSigned:   "/etc/vigil/tls",
+					HSTS:            8760 * time.Hour,
+					TLSNames:        []string{"router.local", "192.0.2.1"},
+				},
+				Command: Command{
+					AdminRemote:   true,
+					AccessLogPath: "/var/log/vigil/access.log",
+					LogLevel:      "debug",
+					LogFormat:     "json",
+				},
+				set: all,
 			},
 		},
 		{
 			name: "an empty file sets nothing and the realm defaults",
 			data: "",
-			want: &File{Path: "/etc/vigil/vigil.conf", Realm: DefaultRealm, set: map[string]bool{}},
+			want: &File{Path: "/etc/vigil/vigil.conf", Config: vigil.Config{Realm: DefaultRealm}, set: map[string]bool{}},
 		},
 		{
 			name: "a size may be a plain integer and a zero duration is kept",
 			data: "body-limit = 1048576\nmin-rate = 0\ntransfer-timeout = \"0s\"\n",
 			want: &File{
-				Path: "/etc/vigil/vigil.conf", BodyLimit: 1 << 20, Realm: DefaultRealm,
+				Path: "/etc/vigil/vigil.conf", Config: vigil.Config{BodyLimit: 1 << 20, Realm: DefaultRealm},
 				set: map[string]bool{"body-limit": true, "min-rate": true, "transfer-timeout": true},
 			},
 		},
@@ -105,7 +110,7 @@ func TestParse(t *testing.T) {
 			name: "admin off and access-log to standard output are kept as written",
 			data: "admin = \"off\"\naccess-log = \"-\"\n",
 			want: &File{
-				Path: "/etc/vigil/vigil.conf", Admin: "off", AccessLog: "-", Realm: DefaultRealm,
+				Path: "/etc/vigil/vigil.conf", Config: vigil.Config{Admin: "off", Realm: DefaultRealm}, Command: Command{AccessLogPath: "-"},
 				set: map[string]bool{"admin": true, "access-log": true},
 			},
 		},
@@ -322,15 +327,16 @@ auth = "../shared/auth.txt"
 access-log = "log/access.log"
 admin = "unix:run/admin.sock"
 `)
+	type paths struct{ Root, Route, Auth, AccessLog, Admin string }
 	tests := []struct {
 		name string
 		file string
-		want File
+		want paths
 	}{
 		{
 			name: "relative paths are resolved against the file's directory",
 			file: "/etc/vigil/vigil.conf",
-			want: File{
+			want: paths{
 				Root: "/etc/vigil/www", Route: "/etc/vigil/route.txt", Auth: "/etc/shared/auth.txt",
 				AccessLog: "/etc/vigil/log/access.log", Admin: "unix:/etc/vigil/run/admin.sock",
 			},
@@ -338,7 +344,7 @@ admin = "unix:run/admin.sock"
 		{
 			name: "a file named without a directory leaves them relative to the working directory",
 			file: "vigil.conf",
-			want: File{
+			want: paths{
 				Root: "www", Route: "route.txt", Auth: "../shared/auth.txt",
 				AccessLog: "log/access.log", Admin: "unix:run/admin.sock",
 			},
@@ -350,7 +356,7 @@ admin = "unix:run/admin.sock"
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := File{Root: f.Root, Route: f.Route, Auth: f.Auth, AccessLog: f.AccessLog, Admin: f.Admin}
+			got := paths{Root: f.Root, Route: f.Route, Auth: f.Auth, AccessLog: f.AccessLogPath, Admin: f.Admin}
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("got  %+v\nwant %+v", got, tt.want)
 			}
@@ -366,8 +372,8 @@ route = "/etc/route.txt"
 		if err != nil {
 			t.Fatal(err)
 		}
-		if f.Root != "/srv/www" || f.AccessLog != "-" || f.Admin != "[::1]:9090" || f.Route != "/etc/route.txt" {
-			t.Errorf("got root %q access-log %q admin %q route %q", f.Root, f.AccessLog, f.Admin, f.Route)
+		if f.Root != "/srv/www" || f.AccessLogPath != "-" || f.Admin != "[::1]:9090" || f.Route != "/etc/route.txt" {
+			t.Errorf("got root %q access-log %q admin %q route %q", f.Root, f.AccessLogPath, f.Admin, f.Route)
 		}
 	})
 
@@ -440,29 +446,6 @@ func TestIsSet(t *testing.T) {
 	}
 	if f.StallTimeout != 0 || f.MaxConns != 0 {
 		t.Errorf("zero values written in the file are kept: %v %v", f.StallTimeout, f.MaxConns)
-	}
-}
-
-func TestKeysCoverServeFlags(t *testing.T) {
-	// The flags of `vigil serve` (cmd/vigil/serve.go) and the keys only the
-	// file has. cmd/vigil checks its flag set against Keys itself.
-	want := []string{
-		"listen", "root", "header-timeout", "stall-timeout", "min-rate", "body-min-rate",
-		"transfer-timeout", "idle-timeout", "handler-timeout", "shutdown-timeout",
-		"body-limit", "max-conns", "max-conns-per-ip", "admin", "admin-remote", "upload-dir", "access-log",
-		"log-level", "log-format",
-		"route", "auth", "realm", "tls-cert", "tls-key", "tls-self-signed", "hsts", "tls-name",
-	}
-	got := Keys()
-	for _, k := range want {
-		if !slices.Contains(got, k) {
-			t.Errorf("Keys() lacks %q", k)
-		}
-	}
-	for _, k := range got {
-		if !slices.Contains(want, k) {
-			t.Errorf("Keys() has %q, which this test does not know", k)
-		}
 	}
 }
 

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/vigilhttp/vigil"
+	"github.com/vigilhttp/vigil/config"
 )
 
 // syncBuffer is a bytes.Buffer safe for one writer and many readers.
@@ -158,7 +159,7 @@ func TestListenAndAdminAddresses(t *testing.T) {
 	t.Run("a bare port means localhost:PORT, and the log says so", func(t *testing.T) {
 		cfg := vigil.Config{Listen: []string{"8082", ":8083", "https://[::1]:8443"}, TLSSelfSigned: "x", Admin: "off"}
 		var logs syncBuffer
-		if err := checkServe(&cfg, &serveOpts{}, newTestLogger(&logs)); err != nil {
+		if err := checkServe(&cfg, &config.Command{}, newTestLogger(&logs)); err != nil {
 			t.Fatal(err)
 		}
 		if want := []string{"localhost:8082", ":8083", "https://[::1]:8443"}; fmt.Sprint(cfg.Listen) != fmt.Sprint(want) {

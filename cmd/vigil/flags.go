@@ -124,3 +124,19 @@ func closestFlag(flags *flag.FlagSet, name string) string {
 	})
 	return best
 }
+
+// printFlags lists flags as --name VALUE, then the usage, in name order;
+// a setting's flag names its value by the setting's kind.
+func printFlags(flags *flag.FlagSet) {
+	w := flags.Output()
+	flags.VisitAll(func(fl *flag.Flag) {
+		name, usage := flag.UnquoteUsage(fl)
+		if s, ok := config.Lookup(fl.Name); ok {
+			name, usage = s.Placeholder(), s.Usage()
+		}
+		if name != "" {
+			name = " " + strings.ReplaceAll(name, " ", "-")
+		}
+		fmt.Fprintf(w, "  --%s%s\n    \t%s\n", fl.Name, name, usage)
+	})
+}

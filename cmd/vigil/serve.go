@@ -9,7 +9,6 @@ import (
 	"net"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -17,59 +16,19 @@ import (
 	"time"
 
 	"github.com/vigilhttp/vigil"
+	"github.com/vigilhttp/vigil/config"
 )
 
-// listFlag is a repeatable string flag.
-type listFlag []string
-
-func (l *listFlag) String() string     { return strings.Join(*l, ",") }
-func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
-
-// serveOpts are the serve flags that are not vigil.Config fields.
-type serveOpts struct {
-	accessPath  string
-	level       string
-	format      string
-	adminRemote bool
-}
-
-// serveFlagSet binds every serve flag to cfg or to the returned options.
-func serveFlagSet(cfg *vigil.Config, stderr io.Writer) (*flag.FlagSet, *serveOpts) {
-	d := vigil.DefaultConfig()
-	o := &serveOpts{}
-	cfg.Listen = nil
+// serveFlagSet binds every serve flag, one per setting of config.Settings,
+// to cfg or to the returned command settings.
+func serveFlagSet(cfg *vigil.Config, stderr io.Writer) (*flag.FlagSet, *config.Command) {
+	o := &config.Command{}
 	flags := flag.NewFlagSet("vigil serve", flag.ContinueOnError)
 	flags.SetOutput(stderr)
-	flags.Var((*listFlag)(&cfg.Listen), "listen", "address to listen on: host:port, http://host:port or https://host:port ([v6]:port for IPv6; a bare port means localhost:PORT, :PORT every interface); repeatable (default "+vigil.DefaultListen+")")
-	flags.StringVar(&cfg.Root, "root", "", "document root directory to serve (default: the embedded demo device UI)")
-	flags.DurationVar(&cfg.HeaderTimeout, "header-timeout", d.HeaderTimeout, "total time allowed for a request header, from accept or the first byte after idle")
-	flags.DurationVar(&cfg.StallTimeout, "stall-timeout", d.StallTimeout, "longest wait without progress on a body read or any write (progress: what the peer acknowledges); the cut is a RST")
-	flags.Int64Var(&cfg.MinRate, "min-rate", 0, "minimum average rate of a body or response in bytes/s once started (0: none)")
-	flags.Int64Var(&cfg.BodyMinRate, "body-min-rate", 0, "minimum average rate of a request body in bytes/s, after the stall timeout's grace (0: --min-rate if set, else 500; -1: none)")
-	flags.DurationVar(&cfg.TransferTimeout, "transfer-timeout", 0, "hard cap on one request body or one response (0: none)")
-	flags.DurationVar(&cfg.IdleTimeout, "idle-timeout", d.IdleTimeout, "keep-alive wait for the next request")
-	flags.DurationVar(&cfg.HandlerTimeout, "handler-timeout", d.HandlerTimeout, "handler run time: the request context's deadline; overstayers are cut and their stack logged")
-	flags.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", d.ShutdownTimeout, "drain time on SIGTERM/SIGINT before connections are cut")
-	flags.Int64Var(&cfg.BodyLimit, "body-limit", d.BodyLimit, "largest request body in bytes")
-	flags.IntVar(&cfg.MaxConns, "max-conns", d.MaxConns, "open connections cap, all listeners (oldest idle evicted at the cap, else 503)")
-	flags.IntVar(&cfg.MaxConnsPerIP, "max-conns-per-ip", d.MaxConnsPerIP, "open connections cap per remote IP")
-	flags.StringVar(&cfg.Admin, "admin", "", "admin endpoint (status page, /conns, /metrics, pprof): unix:PATH (or a bare /PATH), or host:port on loopback; \"off\" for none (default: unix:"+filepath.Join(runDir(), "admin-HOST-PORT.sock")+", named after the first --listen)")
-	flags.BoolVar(&o.adminRemote, "admin-remote", false, "allow --admin on a TCP address other than loopback: it serves pprof and kills connections without authentication")
-	flags.StringVar(&cfg.UploadDir, "upload-dir", "", "directory where handler=upload routes store received files (those without dir=); also their temporary files")
-	flags.StringVar(&cfg.TLSCert, "tls-cert", "", "certificate (PEM) for https:// listeners")
-	flags.StringVar(&cfg.TLSKey, "tls-key", "", "private key (PEM, owner-only permissions) for https:// listeners")
-	flags.StringVar(&cfg.TLSSelfSigned, "tls-self-signed", "", "directory for a device certificate made on first start and reused, for https:// listeners (instead of --tls-cert/--tls-key)")
-	flags.Var((*listFlag)(&cfg.TLSNames), "tls-name", "extra host name or address for the device certificate; repeatable")
-	flags.DurationVar(&cfg.HSTS, "hsts", 0, "Strict-Transport-Security max-age on TLS responses (0: none)")
-	flags.StringVar(&cfg.Route, "route", "", "GoAhead route.txt: routes, handlers, auth, abilities, per-route limits")
-	flags.StringVar(&cfg.Auth, "auth", "", "GoAhead auth.txt: users and roles")
-	flags.StringVar(&cfg.Realm, "realm", vigil.DefaultRealm, "authentication realm (GoAhead's default, so its MD5 hashes verify)")
-	flags.StringVar(&o.level, "log-level", "info", "log level: debug, info, warn, error")
-	flags.StringVar(&o.format, "log-format", "text", "log format: text or json")
-	flags.StringVar(&o.accessPath, "access-log", "", "access log file (Combined Log Format + µs + body bytes), reopened on SIGHUP; - for standard output")
+	config.Flags(flags, cfg, o)
 	flags.Usage = func() {
 		fmt.Fprintf(flags.Output(), "usage: vigil serve [flags]\n\nServes a document root (--root), GoAhead route.txt and auth.txt (--route, --auth),\nor the embedded demo device UI. Every flag is also a vigil.conf key (--config).\n\nFlags:\n")
-		flags.PrintDefaults()
+		printFlags(flags)
 	}
 	return flags, o
 }
@@ -90,7 +49,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if flags.NArg() > 0 {
 		return usageError{fmt.Sprintf("serve: unexpected argument %q (flags start with --; vigil serve --help lists them)", flags.Arg(0))}
 	}
-	logger, err := newLogger(stderr, o.level, o.format)
+	logger, err := newLogger(stderr, o.LogLevel, o.LogFormat)
 	if err != nil {
 		return usageError{err.Error()}
 	}
@@ -102,12 +61,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	// routes store what they receive (the route's dir= or --upload-dir).
 	cfg.StoreUploads = true
 	var access *reopener
-	switch o.accessPath {
+	switch o.AccessLogPath {
 	case "":
 	case "-":
 		cfg.AccessLog = stdout
 	default:
-		if access, err = openReopener(o.accessPath); err != nil {
+		if access, err = openReopener(o.AccessLogPath); err != nil {
 			return fmt.Errorf("--access-log: %w", err)
 		}
 		defer access.Close()
@@ -154,9 +113,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 				// logrotate's default: the old file was renamed; lines
 				// from now on go to a new one at the same path.
 				if err := access.Reopen(); err != nil {
-					logger.Error("vigil: reopening the access log failed; lines keep going to the old file", "path", o.accessPath, "err", err)
+					logger.Error("vigil: reopening the access log failed; lines keep going to the old file", "path", o.AccessLogPath, "err", err)
 				} else {
-					logger.Info("vigil: access log reopened", "path", o.accessPath)
+					logger.Info("vigil: access log reopened", "path", o.AccessLogPath)
 				}
 			}
 			if err := srv.Reload(); err != nil {
@@ -183,7 +142,7 @@ func unjoin(err error) []error {
 // checkServe completes and checks the command line's configuration before
 // vigil.New sees it, so that every mistake is reported by its flag name with
 // the fix: addresses, the admin endpoint, TLS, negative bounds.
-func checkServe(cfg *vigil.Config, o *serveOpts, logger *slog.Logger) error {
+func checkServe(cfg *vigil.Config, o *config.Command, logger *slog.Logger) error {
 	for i, a := range cfg.Listen {
 		if isPort(a) {
 			cfg.Listen[i] = "localhost:" + a
@@ -231,7 +190,7 @@ func checkServe(cfg *vigil.Config, o *serveOpts, logger *slog.Logger) error {
 			return usageError{fmt.Sprintf("--admin %s: want unix:PATH, a socket path, host:port or off", a)}
 		}
 		if !isLoopback(host) {
-			if !o.adminRemote {
+			if !o.AdminRemote {
 				return usageError{fmt.Sprintf("--admin %s: not a loopback address; the admin endpoint serves pprof and kills connections without authentication. Use a unix socket or 127.0.0.1:PORT, or add --admin-remote if this network is yours alone", a)}
 			}
 			logger.Warn("vigil: the admin endpoint listens beyond this machine (--admin-remote): anyone who reaches it can read the connection table, profile the server and kill connections, without authentication", "admin", a)
