@@ -98,6 +98,12 @@ type Config struct {
 	// negative no cap.
 	MaxConns      int
 	MaxConnsPerIP int
+	// MaxHandlers caps the handlers running at once, MaxHandlersPerIP
+	// those of one client (an IPv4 address or IPv6 /64): over a cap a
+	// request gets 503 with Retry-After at once. Zero means httpd's
+	// default, negative no cap.
+	MaxHandlers      int
+	MaxHandlersPerIP int
 
 	// Route is a GoAhead route.txt: routes, their handlers, auth and
 	// abilities, and vigil's per-route limits. Empty means every request goes
@@ -170,16 +176,18 @@ type Server struct {
 // default spelled out.
 func DefaultConfig() Config {
 	return Config{
-		Listen:          []string{DefaultListen},
-		HeaderTimeout:   governor.DefaultHeaderTimeout,
-		StallTimeout:    governor.DefaultStallTimeout,
-		IdleTimeout:     governor.DefaultIdleTimeout,
-		HandlerTimeout:  httpd.DefaultHandlerTimeout,
-		ShutdownTimeout: httpd.DefaultShutdownTimeout,
-		BodyLimit:       httpd.DefaultBodyLimit,
-		MaxConns:        governor.DefaultMaxConns,
-		MaxConnsPerIP:   governor.DefaultMaxConnsPerIP,
-		Realm:           DefaultRealm,
+		Listen:           []string{DefaultListen},
+		HeaderTimeout:    governor.DefaultHeaderTimeout,
+		StallTimeout:     governor.DefaultStallTimeout,
+		IdleTimeout:      governor.DefaultIdleTimeout,
+		HandlerTimeout:   httpd.DefaultHandlerTimeout,
+		ShutdownTimeout:  httpd.DefaultShutdownTimeout,
+		BodyLimit:        httpd.DefaultBodyLimit,
+		MaxConns:         governor.DefaultMaxConns,
+		MaxConnsPerIP:    governor.DefaultMaxConnsPerIP,
+		MaxHandlers:      httpd.DefaultMaxHandlers,
+		MaxHandlersPerIP: httpd.DefaultMaxHandlersPerIP,
+		Realm:            DefaultRealm,
 	}
 }
 
@@ -284,9 +292,11 @@ func New(cfg Config) (*Server, error) {
 			BodyLimit:      cfg.BodyLimit,
 			HandlerTimeout: cfg.HandlerTimeout,
 		},
-		Logger: cfg.Logger,
-		Done:   s.done,
-		HSTS:   cfg.HSTS,
+		Logger:           cfg.Logger,
+		Done:             s.done,
+		HSTS:             cfg.HSTS,
+		MaxHandlers:      cfg.MaxHandlers,
+		MaxHandlersPerIP: cfg.MaxHandlersPerIP,
 	})
 	s.status = status.New(status.Options{
 		Table:    gov,
