@@ -15,7 +15,7 @@ import (
 )
 
 func TestConfigFile(t *testing.T) {
-	t.Run("every serve flag has a config file key of the same name", func(t *testing.T) {
+	t.Run("every serve flag has a config file key of the same name, and every key a flag", func(t *testing.T) {
 		var cfg vigil.Config
 		flags, _ := serveFlagSet(&cfg, io.Discard)
 		flags.VisitAll(func(f *flag.Flag) {
@@ -23,6 +23,11 @@ func TestConfigFile(t *testing.T) {
 				t.Errorf("flag --%s has no key in vigil.conf", f.Name)
 			}
 		})
+		for _, k := range config.Keys() {
+			if flags.Lookup(k) == nil {
+				t.Errorf("key %s has no flag --%s", k, k)
+			}
+		}
 	})
 
 	t.Run("flags given on the command line win over the file", func(t *testing.T) {
