@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -26,7 +27,20 @@ type Link struct {
 	ServerIP netip.Addr
 	// ClientIP is the address of the veth end in Client.
 	ClientIP netip.Addr
+
+	mu     sync.Mutex
+	extra  int  // guarded by mu: addresses AddClientAddrs gave out
+	routed bool // guarded by mu: the server has its route to the /24
 }
+
+// Extra client addresses (AddClientAddrs) are 198.18.X.10 to 198.18.X.249,
+// in the link's own /24.
+const (
+	firstExtraHost = 10
+	// MaxClientAddrs caps the addresses AddClientAddrs gives out over a
+	// Link's life.
+	MaxClientAddrs = 240
+)
 
 // NewLink creates the two namespaces and the veth pair between them, and
 // waits until both ends have carrier, so a first SYN is not lost. On failure
@@ -104,6 +118,55 @@ func waitRunning(ctx context.Context, n *Netns, dev string) error {
 		}
 	}
 	return fmt.Errorf("%s in %s: no carrier after 500 polls", dev, n.Name)
+}
+
+// AddClientAddrs gives the Client end n more addresses (198.18.X.10 and
+// up, /32 each, in one `ip -batch` run) and the Server end a route to the
+// link's /24, so its replies find them; ClientIP stays the Client's own.
+// Peers dial from them with DialOptions.Source, so a server's per-IP caps
+// see n clients. At most MaxClientAddrs in all over the Link's life; it is
+// safe for concurrent use.
+func (l *Link) AddClientAddrs(ctx context.Context, n int) ([]netip.Addr, error) {
+	ctx, cancel := bound(ctx)
+	defer cancel()
+	l.mu.Lock()
+	if n < 0 || l.extra+n > MaxClientAddrs {
+		l.mu.Unlock()
+		return nil, fmt.Errorf("faultkit: link: %d more client addresses: at most %d in all, %d given out", n, MaxClientAddrs, l.extra)
+	}
+	first, route := l.extra, !l.routed
+	l.extra += n // given out even if adding them fails
+	l.routed = true
+	l.mu.Unlock()
+	x := l.ServerIP.As4()
+	addrs := make([]netip.Addr, n)
+	lines := make([]string, n)
+	for i := range addrs {
+		addrs[i] = netip.AddrFrom4([4]byte{x[0], x[1], x[2], byte(firstExtraHost + first + i)})
+		lines[i] = "addr add " + addrs[i].String() + "/32 dev " + Device
+	}
+	if n > 0 {
+		if err := ipBatch(ctx, l.Client, lines); err != nil {
+			return nil, fmt.Errorf("faultkit: link: client addresses: %w", err)
+		}
+	}
+	if route {
+		prefix := netip.PrefixFrom(l.ServerIP, 24).Masked()
+		if err := ipBatch(ctx, l.Server, []string{"route add " + prefix.String() + " dev " + Device}); err != nil {
+			l.mu.Lock()
+			l.routed = false
+			l.mu.Unlock()
+			return nil, fmt.Errorf("faultkit: link: server route: %w", err)
+		}
+	}
+	return addrs, nil
+}
+
+// ipBatch runs lines in one `ip -n NS -batch -`, bounded by ctx and
+// CommandTimeout.
+func ipBatch(ctx context.Context, ns *Netns, lines []string) error {
+	_, err := run(ctx, strings.NewReader(strings.Join(lines, "\n")+"\n"), "ip", "-n", ns.Name, "-batch", "-")
+	return err
 }
 
 // Close deletes both namespaces; the veth pair goes with them. It is
