@@ -1,3 +1,5 @@
+//go:build !nohangcheck
+
 package main
 
 import (

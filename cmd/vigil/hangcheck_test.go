@@ -1,3 +1,5 @@
+//go:build !nohangcheck
+
 package main
 
 import (
@@ -17,6 +19,7 @@ import (
 	"time"
 
 	"github.com/vigilhttp/vigil"
+	"github.com/vigilhttp/vigil/faultkit"
 )
 
 // startVigil starts an in-process vigil on a loopback port with 1s header,
@@ -72,7 +75,7 @@ func TestReplayAgainstVigil(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cases, err := loadReplay()
+	cases, err := faultkit.LoadReplay()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,21 +84,21 @@ func TestReplayAgainstVigil(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.Name, func(t *testing.T) {
-			got := replayOne(context.Background(), tg, c)
+			got := tg.Replay(context.Background(), c)
 			bug, known := knownBugs[c.Name]
 			switch {
-			case known && c.accepts(got):
+			case known && c.Accepts(got):
 				t.Errorf("known bug fixed (got %s): remove it from knownBugs", got)
 			case known:
 				t.Logf("KNOWN BUG, not failing: got %s, want %s: %s", got, c.Expect, bug)
-			case !c.accepts(got):
+			case !c.Accepts(got):
 				t.Errorf("got %s, want %s (%s)", got, c.Expect, c.Source)
 			}
 		})
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), probeTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), faultkit.ProbeTimeout)
 	defer cancel()
-	if status, _, err := probeOnce(ctx, tg); err != nil || status != 200 {
+	if status, _, err := tg.Probe(ctx); err != nil || status != 200 {
 		t.Errorf("probe after the replay set = %d, %v; want 200", status, err)
 	}
 }
@@ -110,8 +113,8 @@ func TestHangcheckAgainstVigil(t *testing.T) {
 	// never on this host's loopback.
 	// The h2-only scenarios need an https target (TestHangcheckTLS), the
 	// WebSocket ones a WebSocket endpoint (TestHangcheckWebSocket).
-	scenarios := strings.Join(slices.DeleteFunc(slices.Clone(hangcheckScenarios), func(n string) bool {
-		return slices.Contains(cablePullScenarios, n) || slices.Contains(h2Scenarios, n) || isWS(n)
+	scenarios := strings.Join(slices.DeleteFunc(slices.Clone(faultkit.Scenarios), func(n string) bool {
+		return slices.Contains(faultkit.CablePullScenarios, n) || slices.Contains(faultkit.H2Scenarios, n) || slices.Contains(faultkit.WSScenarios, n)
 	}), ",")
 	runErr := run(context.Background(), []string{"hangcheck", "--json", "--max-wait", "5s", "--conns", "50", "--scenarios", scenarios, base}, &out, &errOut)
 	var rows []row
@@ -198,32 +201,6 @@ func TestHangcheckUsage(t *testing.T) {
 	}
 }
 
-func TestParseReplay(t *testing.T) {
-	c, err := parseReplay("# name: n\n# source: s\n# expect: 400|close\n# repeat: 3 ab\n\nGET /{repeat}\\x00 HTTP/1.1\\r\\n\n\\r\\n\n")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := "GET /ababab\x00 HTTP/1.1\r\n\r\n"; string(c.req) != want {
-		t.Errorf("request = %q, want %q", c.req, want)
-	}
-	for got, want := range map[string]bool{"400": true, "close": true, "404": false, "timeout": false} {
-		if c.accepts(got) != want {
-			t.Errorf("accepts(%s) = %v, want %v", got, !want, want)
-		}
-	}
-	n := replayCase{Expect: "not-5xx"}
-	for got, want := range map[string]bool{"200": true, "close": true, "500": false, "timeout": false} {
-		if n.accepts(got) != want {
-			t.Errorf("not-5xx accepts(%s) = %v, want %v", got, !want, want)
-		}
-	}
-	for _, bad := range []string{"# name: n\n\nx", "no header", "# name: n\n# expect: 2xx\n\nx", "# name: n\n# expect: 400\n\n\\q"} {
-		if _, err := parseReplay(bad); err == nil {
-			t.Errorf("parseReplay(%q) succeeded, want an error", bad)
-		}
-	}
-}
-
 // hasKnownBug reports whether a replay row failed a case listed in knownBugs.
 func hasKnownBug(rows []row) bool {
 	for _, r := range rows {
@@ -283,7 +260,7 @@ func TestHangcheckTLS(t *testing.T) {
 	})
 	t.Run("every scenario runs over https1 and h2 and finds no problem against vigil", func(t *testing.T) {
 		var out, errOut bytes.Buffer
-		scenarios := "slowloris,slow-body,zero-window,reset-mid-response,idle-hold," + strings.Join(h2Scenarios, ",")
+		scenarios := "slowloris,slow-body,zero-window,reset-mid-response,idle-hold," + strings.Join(faultkit.H2Scenarios, ",")
 		runErr := run(context.Background(), []string{"hangcheck", "--json", "--insecure", "--max-wait", "15s", "--large", "/big.bin",
 			"--timeouts", "header=1s,stall=1s,idle=1s", "--scenarios", scenarios, https}, &out, &errOut)
 		var rows []row
@@ -302,9 +279,9 @@ func TestHangcheckTLS(t *testing.T) {
 			for _, m := range []string{"https1", "h2"} {
 				r, ok := got[m+" "+name]
 				switch {
-				case !ok && (m == "h2" || !slices.Contains(h2Scenarios, name)):
+				case !ok && (m == "h2" || !slices.Contains(faultkit.H2Scenarios, name)):
 					t.Errorf("no row for %s %s", m, name)
-				case ok && m == "https1" && slices.Contains(h2Scenarios, name):
+				case ok && m == "https1" && slices.Contains(faultkit.H2Scenarios, name):
 					t.Errorf("an h2-only scenario ran in https1: %+v", r)
 				}
 			}

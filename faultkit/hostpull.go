@@ -1,4 +1,4 @@
-package main
+package faultkit
 
 import (
 	"bufio"
@@ -8,18 +8,13 @@ import (
 	"io"
 	"net"
 	"net/netip"
-	"slices"
 	"strings"
 	"syscall"
 	"time"
-
-	"github.com/vigilhttp/vigil/faultkit"
 )
 
-// cablePullScenarios are the scenarios that pull the cable of one
-// connection; they need root and nft. "cable-pull" in --scenarios selects
-// all of them.
-var cablePullScenarios = []string{"cable-pull-download", "cable-pull-header", "cable-pull-idle"}
+// The cable pulls of Target.Run: one connection of this process to a
+// target, brought into a state, cut on this host (CutHere) and watched.
 
 const (
 	// cutPollEvery is how often a cable pull reads its counters and, for a
@@ -30,9 +25,6 @@ const (
 	cutReadFirst = 64 << 10
 	// cutPrepare bounds the request (and response) before a cut.
 	cutPrepare = 10 * time.Second
-	// lateReply bounds the wait for the target's answer to the segment a
-	// remote cable pull sends once the cable is back.
-	lateReply = 2 * time.Second
 )
 
 // cablePull runs one cable-pull scenario: it brings a fresh connection into
@@ -42,55 +34,55 @@ const (
 // that vanished: for a target on this host, until its socket is gone from
 // the kernel (`ss`, orphans included); for a remote target, until it sends
 // a RST or FIN into the cut. The cut is removed whatever happens.
-func cablePull(ctx context.Context, tg target, o hangcheckOpts, r *row) (err error) {
-	c, err := tg.dial(ctx, faultkit.DialOptions{})
+func (tg Target) cablePull(ctx context.Context, name string, o RunOptions) (out Outcome, err error) {
+	c, err := tg.Dial(ctx, DialOptions{})
 	if err != nil {
-		return err
+		return out, err
 	}
 	defer c.Close()
-	tcp, _ := faultkit.TCP(c)
+	tcp, _ := TCP(c)
 	var what string
-	var h *faultkit.H2Client // h2: it keeps the connection's state until the watch ends
-	if tg.mode == faultkit.H2 {
-		what, h, err = prepareCutH2(ctx, c, tg, o, r.Scenario)
+	var h *H2Client // h2: it keeps the connection's state until the watch ends
+	if tg.Mode == H2 {
+		what, h, err = prepareCutH2(ctx, c, tg, o.Large, name)
 		if h != nil {
 			defer h.Close() // idempotent
 		}
 	} else {
-		what, err = prepareCut(ctx, c, tg, o, r.Scenario)
+		what, err = prepareCut(ctx, c, tg, o.Large, name)
 	}
 	if err != nil {
-		return err
+		return out, err
 	}
-	cut, err := faultkit.CutHere(ctx, c)
+	cut, err := CutHere(ctx, c)
 	if err != nil {
-		return err
+		return out, err
 	}
 	defer func() {
 		// Runs even after Ctrl-C: Restore ignores cancellation.
 		err = errors.Join(err, cut.Restore(ctx))
 	}()
-	w := watchCut(ctx, cut, isLocal(cut.Remote.Addr()))
+	w := watchCut(ctx, cut, IsLocal(cut.Remote.Addr()))
 	if h != nil {
 		h.Close() // the late check reads the connection itself
 	}
 	// At the cap (not on Ctrl-C), ask a remote target whether it still
 	// holds the connection.
-	if !w.local && w.ended == faultkit.EndedOpen && w.err == nil && !errors.Is(ctx.Err(), context.Canceled) {
-		w.lateCheck(ctx, c, tg.mode, cut)
+	if !w.local && w.ended == EndedOpen && w.err == nil && !errors.Is(ctx.Err(), context.Canceled) {
+		w.lateCheck(ctx, c, tg.Mode, cut)
 	}
 	// With the cut still in place our reset goes nowhere; after a late
 	// check it ends the target's socket, the test being over.
 	tcp.SetLinger(0)
 	tcp.Close()
-	r.Held, r.Ended = w.held.Seconds(), w.ended
-	r.Detail = what + "; " + w.describe()
-	return w.err
+	out.Held, out.Ended = w.held, w.ended
+	out.Detail = what + "; " + w.describe()
+	return out, w.err
 }
 
 // prepareCut brings c (HTTP/1.1, in clear or over TLS) into the
 // scenario's state and says what it did.
-func prepareCut(ctx context.Context, c net.Conn, tg target, o hangcheckOpts, scenario string) (string, error) {
+func prepareCut(ctx context.Context, c net.Conn, tg Target, large, scenario string) (string, error) {
 	dl := time.Now().Add(cutPrepare)
 	if d, ok := ctx.Deadline(); ok && d.Before(dl) {
 		dl = d
@@ -99,22 +91,22 @@ func prepareCut(ctx context.Context, c net.Conn, tg target, o hangcheckOpts, sce
 	defer c.SetDeadline(time.Time{})
 	switch scenario {
 	case "cable-pull-download":
-		if _, err := io.WriteString(c, "GET "+o.large+" HTTP/1.1\r\nHost: "+tg.host+"\r\n\r\n"); err != nil {
+		if _, err := io.WriteString(c, "GET "+large+" HTTP/1.1\r\nHost: "+tg.Host+"\r\n\r\n"); err != nil {
 			return "", fmt.Errorf("request: %w", err)
 		}
 		n, err := io.CopyN(io.Discard, c, cutReadFirst)
 		if err != nil {
-			return "", fmt.Errorf("GET %s: read %d B of the response, then %w (cable-pull-download needs --large of more than %d KiB)", o.large, n, err, cutReadFirst>>10)
+			return "", fmt.Errorf("GET %s: read %d B of the response, then %w (cable-pull-download needs --large of more than %d KiB)", large, n, err, cutReadFirst>>10)
 		}
-		return fmt.Sprintf("GET %s, read %d KiB, cut", o.large, n>>10), nil
+		return fmt.Sprintf("GET %s, read %d KiB, cut", large, n>>10), nil
 	case "cable-pull-header":
-		head := "GET " + tg.path + " HTTP/1.1\r\nHost: " + tg.host + "\r\nUser-Agent: vigil-hangcheck\r\n"
+		head := "GET " + tg.Path + " HTTP/1.1\r\nHost: " + tg.Host + "\r\nUser-Agent: vigil-hangcheck\r\n"
 		if _, err := io.WriteString(c, head); err != nil {
 			return "", fmt.Errorf("request: %w", err)
 		}
 		return fmt.Sprintf("sent %d B of a header, cut", len(head)), nil
 	default: // cable-pull-idle
-		if _, err := io.WriteString(c, "HEAD "+tg.path+" HTTP/1.1\r\nHost: "+tg.host+"\r\n\r\n"); err != nil {
+		if _, err := io.WriteString(c, "HEAD "+tg.Path+" HTTP/1.1\r\nHost: "+tg.Host+"\r\n\r\n"); err != nil {
 			return "", fmt.Errorf("request: %w", err)
 		}
 		br := bufio.NewReaderSize(c, 4096)
@@ -127,65 +119,65 @@ func prepareCut(ctx context.Context, c net.Conn, tg target, o hangcheckOpts, sce
 			}
 		}
 		if err != nil {
-			return "", fmt.Errorf("HEAD %s: %w", tg.path, err)
+			return "", fmt.Errorf("HEAD %s: %w", tg.Path, err)
 		}
-		return fmt.Sprintf("HEAD %s answered %d, idle, cut", tg.path, status), nil
+		return fmt.Sprintf("HEAD %s answered %d, idle, cut", tg.Path, status), nil
 	}
 }
 
 // prepareCutH2 is prepareCut on an HTTP/2 connection: the client it
 // returns (nil on error) keeps the connection's state until closed.
-func prepareCutH2(ctx context.Context, c net.Conn, tg target, o hangcheckOpts, scenario string) (string, *faultkit.H2Client, error) {
+func prepareCutH2(ctx context.Context, c net.Conn, tg Target, large, scenario string) (string, *H2Client, error) {
 	pctx, cancel := context.WithTimeout(ctx, cutPrepare)
 	defer cancel()
-	opt := faultkit.H2Options{Window: faultkit.MaxWindow, ConnWindow: faultkit.MaxWindow - 65535}
+	opt := H2Options{Window: MaxWindow, ConnWindow: MaxWindow - 65535}
 	if scenario == "cable-pull-header" {
-		opt = faultkit.H2Options{Quiet: true} // nothing may be written inside the half frame
+		opt = H2Options{Quiet: true} // nothing may be written inside the half frame
 	}
 	// The client outlives the preparation: it is bounded by the scenario.
-	h, err := faultkit.NewH2Client(ctx, c, opt)
+	h, err := NewH2Client(ctx, c, opt)
 	if err != nil {
 		return "", nil, err
 	}
 	until, _ := pctx.Deadline()
 	switch scenario {
 	case "cable-pull-download":
-		id, err := h.Request("GET", o.large, false)
+		id, err := h.Request("GET", large, false)
 		if err != nil {
 			return "", h, fmt.Errorf("request: %w", err)
 		}
-		s, _ := h.Wait(until, func(s faultkit.H2State) bool {
+		s, _ := h.Wait(until, func(s H2State) bool {
 			st := s.Streams[id]
 			return st.Data >= cutReadFirst || st.Ended || st.Reset
 		})
 		if st := s.Streams[id]; st.Data < cutReadFirst {
-			return "", h, fmt.Errorf("GET %s: read %d B of the response, then it ended (cable-pull-download needs --large of more than %d KiB)", o.large, st.Data, cutReadFirst>>10)
+			return "", h, fmt.Errorf("GET %s: read %d B of the response, then it ended (cable-pull-download needs --large of more than %d KiB)", large, st.Data, cutReadFirst>>10)
 		}
-		return fmt.Sprintf("GET %s, read %d KiB, cut", o.large, s.Streams[id].Data>>10), h, nil
+		return fmt.Sprintf("GET %s, read %d KiB, cut", large, s.Streams[id].Data>>10), h, nil
 	case "cable-pull-header":
-		frame := faultkit.AppendFrame(nil, faultkit.FrameHeaders, faultkit.FlagEndHeaders|faultkit.FlagEndStream, h.NewStream(),
-			faultkit.HeaderBlock("GET", tg.path, tg.host, faultkit.HeaderField{Name: "user-agent", Value: "vigil-hangcheck"}))
+		frame := AppendFrame(nil, FrameHeaders, FlagEndHeaders|FlagEndStream, h.NewStream(),
+			HeaderBlock("GET", tg.Path, tg.Host, HeaderField{Name: "user-agent", Value: "vigil-hangcheck"}))
 		if err := h.Write(frame[:len(frame)/2]); err != nil {
 			return "", h, fmt.Errorf("request: %w", err)
 		}
 		return fmt.Sprintf("sent %d B of a %d B HEADERS frame, cut", len(frame)/2, len(frame)), h, nil
 	default: // cable-pull-idle
-		id, err := h.Request("GET", tg.path, false)
+		id, err := h.Request("GET", tg.Path, false)
 		if err != nil {
 			return "", h, fmt.Errorf("request: %w", err)
 		}
-		s, ok := h.Wait(until, func(s faultkit.H2State) bool { st := s.Streams[id]; return st.Ended || st.Reset })
+		s, ok := h.Wait(until, func(s H2State) bool { st := s.Streams[id]; return st.Ended || st.Reset })
 		if !ok {
-			return "", h, fmt.Errorf("GET %s: no whole answer: %+v", tg.path, s.Streams[id])
+			return "", h, fmt.Errorf("GET %s: no whole answer: %+v", tg.Path, s.Streams[id])
 		}
-		return fmt.Sprintf("GET %s answered %d, idle, cut", tg.path, s.Streams[id].Status), h, nil
+		return fmt.Sprintf("GET %s answered %d, idle, cut", tg.Path, s.Streams[id].Status), h, nil
 	}
 }
 
 // cutWatch is what watchCut saw.
 type cutWatch struct {
 	local  bool          // the target is on this host: its socket is visible
-	seen   faultkit.Seen // the target's packets into the cut
+	seen   Seen          // the target's packets into the cut
 	rstAt  time.Duration // first RST, 0 if none
 	finAt  time.Duration // first FIN, 0 if none
 	last   time.Duration // the target's last packet, 0 if none
@@ -200,8 +192,8 @@ type cutWatch struct {
 
 // watchCut polls the cut until the target let the connection go or ctx
 // ends.
-func watchCut(ctx context.Context, cut *faultkit.HostCut, local bool) *cutWatch {
-	w := &cutWatch{local: local, start: time.Now(), ended: faultkit.EndedOpen}
+func watchCut(ctx context.Context, cut *HostCut, local bool) *cutWatch {
+	w := &cutWatch{local: local, start: time.Now(), ended: EndedOpen}
 	t := time.NewTicker(cutPollEvery)
 	defer t.Stop()
 	for range 1 << 20 {
@@ -269,9 +261,9 @@ func nonZero(d time.Duration) time.Duration {
 // same), "fin" for a graceful close.
 func (w *cutWatch) endedBy() string {
 	if w.finAt != 0 && (w.rstAt == 0 || w.finAt < w.rstAt) {
-		return faultkit.EndedFIN
+		return EndedFIN
 	}
-	return faultkit.EndedRST
+	return EndedRST
 }
 
 // lateCheck runs at the cap for a remote target that sent neither RST nor
@@ -279,22 +271,22 @@ func (w *cutWatch) endedBy() string {
 // servers ignore between requests) is answered by a reset if the target
 // dropped the connection silently, and by anything else if it still holds
 // it.
-func (w *cutWatch) lateCheck(ctx context.Context, c net.Conn, m faultkit.Mode, cut *faultkit.HostCut) {
+func (w *cutWatch) lateCheck(ctx context.Context, c net.Conn, m Mode, cut *HostCut) {
 	if err := cut.Restore(ctx); err != nil {
 		w.err = err
 		return
 	}
 	c.SetDeadline(time.Now().Add(lateReply))
 	nudge := []byte("\r\n")
-	if m == faultkit.H2 { // a PING: HTTP/2 has no empty line
-		nudge = faultkit.AppendFrame(nil, faultkit.FramePing, 0, 0, []byte("latecheck"[:8]))
+	if m == H2 { // a PING: HTTP/2 has no empty line
+		nudge = AppendFrame(nil, FramePing, 0, 0, []byte("latecheck"[:8]))
 	}
 	_, err := c.Write(nudge)
 	if err == nil {
 		_, err = io.Copy(io.Discard, io.LimitReader(c, 1<<30))
 	}
 	if errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) {
-		w.ended, w.held, w.silent = faultkit.EndedRST, w.last, true
+		w.ended, w.held, w.silent = EndedRST, w.last, true
 	}
 }
 
@@ -318,7 +310,7 @@ func (w *cutWatch) describe() string {
 		parts = append(parts, "its socket still there ("+w.state+")")
 	case w.silent:
 		parts = append(parts, fmt.Sprintf("reset when the cable came back at the cap: dropped without a packet, after its last one at %.1fs", w.last.Seconds()))
-	case w.ended == faultkit.EndedOpen && w.last > 0:
+	case w.ended == EndedOpen && w.last > 0:
 		parts = append(parts, fmt.Sprintf("its last retransmission at %.1fs", w.last.Seconds()))
 	}
 	return strings.Join(parts, ", ")
@@ -327,7 +319,7 @@ func (w *cutWatch) describe() string {
 // targetSocket reports whether the kernel still has the target's socket
 // local→remote in a state other than TIME-WAIT, and that state.
 func targetSocket(ctx context.Context, local, remote netip.AddrPort) (bool, string, error) {
-	socks, err := faultkit.Sockets(ctx, nil, local.Port())
+	socks, err := Sockets(ctx, nil, local.Port())
 	if err != nil {
 		return false, "", err
 	}
@@ -338,10 +330,6 @@ func targetSocket(ctx context.Context, local, remote netip.AddrPort) (bool, stri
 	}
 	return false, "", nil
 }
-
-// silentGrace is how long a scenario may take to see the target's FIN or
-// RST after the target's socket left the kernel's table.
-const silentGrace = 500 * time.Millisecond
 
 // waitTargetGone polls the kernel every cutPollEvery until the target's
 // socket local→remote is gone (TIME-WAIT counts as gone) and returns the
@@ -364,62 +352,4 @@ func waitTargetGone(ctx context.Context, local, remote netip.AddrPort, start tim
 		}
 	}
 	return 0
-}
-
-// unmapAP returns ap with an IPv4-mapped address as IPv4.
-func unmapAP(ap netip.AddrPort) netip.AddrPort {
-	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
-}
-
-// isLocal reports whether ip is an address of this host, where the
-// target's sockets can be seen.
-func isLocal(ip netip.Addr) bool {
-	if ip.IsLoopback() {
-		return true
-	}
-	addrs, err := net.InterfaceAddrs()
-	if err != nil {
-		return false
-	}
-	for _, a := range addrs {
-		if p, err := netip.ParsePrefix(a.String()); err == nil && p.Addr().Unmap() == ip {
-			return true
-		}
-	}
-	return false
-}
-
-// cablePullReady checks that the cable pulls among names can run here and
-// removes the tables a killed earlier run left behind. Without root or nft
-// it drops them from names with a note on stderr, or fails if the user asked
-// for them by name.
-func cablePullReady(ctx context.Context, names []string, explicit bool, stderr io.Writer) ([]string, error) {
-	if !slices.ContainsFunc(names, cuts) {
-		return names, nil
-	}
-	err := faultkit.Available()
-	if err == nil {
-		if removed, rerr := faultkit.RemoveStaleHostCuts(ctx); rerr != nil {
-			err = rerr
-		} else if len(removed) > 0 {
-			fmt.Fprintf(stderr, "hangcheck: removed %d cable-pull table(s) left by an earlier run: %s\n", len(removed), strings.Join(removed, " "))
-		}
-	}
-	if err == nil {
-		return names, nil
-	}
-	if errors.Is(err, faultkit.ErrNotRoot) {
-		err = fmt.Errorf("the cable-pull scenarios (and websocket-idle-pull) need root for nftables: %w", err)
-	}
-	if explicit {
-		return nil, fmt.Errorf("hangcheck: %w", err)
-	}
-	fmt.Fprintf(stderr, "hangcheck: skipping the cable-pull scenarios: %v\n", err)
-	return slices.DeleteFunc(slices.Clone(names), cuts), nil
-}
-
-// cuts reports whether scenario pulls a cable: the cable pulls and
-// websocket-idle-pull.
-func cuts(scenario string) bool {
-	return slices.Contains(cablePullScenarios, scenario) || scenario == "websocket-idle-pull"
 }
