@@ -117,7 +117,7 @@ func bench(ctx context.Context, cfg config, stdout io.Writer) (err error) {
 		return err
 	}
 	addr := netip.AddrPortFrom(link.ServerIP, uint16(cfg.port)).String()
-	d := &dialer{ns: link.Client, target: addr, slots: make(chan struct{}, dialSlots)}
+	d := faultkit.NewDialer(link.Client, addr, faultkit.DefaultDialSlots)
 
 	srv, err := startServer(link, cfg, addr, cfg.logPath)
 	if err != nil {
@@ -164,7 +164,7 @@ func bench(ctx context.Context, cfg config, stdout io.Writer) (err error) {
 	// Attack.
 	dials[1] = lg.dials.Load()
 	lg.phase.Store(phases[1])
-	at := &attackers{cfg: cfg, d: d, link: link, plan: p, slow: newPeerStats(), zero: newPeerStats(), cable: newPeerStats(),
+	at := &attackers{cfg: cfg, d: d, link: link, plan: p, slow: faultkit.NewPeers(), zero: faultkit.NewPeers(), cable: faultkit.NewPeers(),
 		start: time.Now()}
 	defer at.close()
 	attackCtx, stopAttack := context.WithTimeout(ctx, cfg.attack)
@@ -174,9 +174,9 @@ func bench(ctx context.Context, cfg config, stdout io.Writer) (err error) {
 	res.Peak = Sample{RSSMiB: -1, Goroutines: -1, Sockets: -1}
 	if err := r.poll(ctx, cfg.attack, func(_ time.Duration, s Sample) bool {
 		res.Peak = peak(res.Peak, s)
-		peakSlow = max(peakSlow, at.slow.open.Load())
-		peakZero = max(peakZero, at.zero.open.Load())
-		peakCable = max(peakCable, at.cable.open.Load())
+		peakSlow = max(peakSlow, at.slow.Open.Load())
+		peakZero = max(peakZero, at.zero.Open.Load())
+		peakCable = max(peakCable, at.cable.Open.Load())
 		return false
 	}); err != nil {
 		stopAttack()
@@ -187,7 +187,7 @@ func bench(ctx context.Context, cfg config, stdout io.Writer) (err error) {
 	if !waitGroup(awg, 30*time.Second) {
 		return errors.New("attackers did not stop within 30s of the attack's end")
 	}
-	res.SlowlorisPeers, res.ZeroWindowPeers, res.CablePullPeers = at.slow.summary(), at.zero.summary(), at.cable.summary()
+	res.SlowlorisPeers, res.ZeroWindowPeers, res.CablePullPeers = summary(at.slow), summary(at.zero), summary(at.cable)
 	res.SlowlorisPeers.PeakOpen, res.ZeroWindowPeers.PeakOpen, res.CablePullPeers.PeakOpen = peakSlow, peakZero, peakCable
 	res.CablePullPeers.LastCutS = time.Duration(at.lastCut.Load()).Seconds()
 

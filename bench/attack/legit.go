@@ -12,8 +12,9 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
+
+	"github.com/vigilhttp/vigil/faultkit"
 )
 
 // legit is the legitimate client: sequential GETs of one small file on one
@@ -29,12 +30,12 @@ type legit struct {
 }
 
 // newLegit builds the client; its connections come from d, from src.
-func newLegit(cfg config, d *dialer, src netip.Addr) *legit {
-	l := &legit{cfg: cfg, url: "http://" + d.target + cfg.small}
+func newLegit(cfg config, d *faultkit.Dialer, src netip.Addr) *legit {
+	l := &legit{cfg: cfg, url: "http://" + d.Addr() + cfg.small}
 	tr := &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			l.dials.Add(1)
-			return d.dial(ctx, src, 0, cfg.timeout)
+			return dial(ctx, d, src, cfg.timeout)
 		},
 		MaxIdleConns:        1,
 		MaxIdleConnsPerHost: 1,
@@ -181,25 +182,17 @@ func percentile(d []time.Duration, p float64) time.Duration {
 	return d[min(max(i, 0), len(d)-1)]
 }
 
-// kind names a failure for counting.
+// kind names a failure for counting: the client's own wrong answers, else
+// faultkit's kinds (refused, reset, timeout, eof, other).
 func kind(err error) string {
 	var st errStatus
-	var ne net.Error
 	switch {
 	case errors.As(err, &st):
 		return st.Error()
 	case errors.Is(err, errLength):
 		return "short body"
-	case errors.Is(err, syscall.ECONNREFUSED):
-		return "refused"
-	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
-		return "reset"
-	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
-		return "timeout"
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return "eof"
 	}
-	return "other"
+	return faultkit.Kind(err)
 }
 
 // ms converts d to milliseconds.

@@ -1,6 +1,8 @@
 // Command attack is the mixed-attack benchmark behind bench/attack.sh. It
 // starts one server under test inside a fresh network namespace (the Server
-// end of a faultkit.Link) and, from the Client end, runs three phases:
+// end of a faultkit.Link) and, from the Client end, runs three phases; the
+// peers, their source addresses and the cut are faultkit's (Dialer, Peers,
+// Link.AddClientAddrs, CutAll), this command only plans and reports:
 //
 //   - idle: a legitimate client alone, doing sequential keep-alive GETs of a
 //     small file on one connection (reconnecting on error), every request
@@ -9,8 +11,8 @@
 //     zero-window readers and 200 cable-pulled peers hit the server at once,
 //     from source addresses of their own so per-IP caps do not refuse them
 //     trivially. The cable-pulled peers read a little of a large file and
-//     are then cut together by one nftables table in the client namespace,
-//     the rule faultkit.CutConn makes for one connection;
+//     are then cut together by one nftables table in the client namespace
+//     (faultkit.CutAll);
 //   - after: the slowloris and zero-window peers close (the cut ones stay
 //     cut, which is the point) and the legitimate client goes on, while the
 //     server's RSS, goroutines and sockets are polled every second until
@@ -42,6 +44,8 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
+
+	"github.com/vigilhttp/vigil/faultkit"
 )
 
 // config is one run's settings, from flags.
@@ -151,8 +155,8 @@ func parseFlags(args []string) (config, error) {
 		return c, errors.New("run: -interval, -timeout, -slowloris-every and -dial-timeout must be positive")
 	case c.slowlorisIPs < 1 || c.zeroWindowIPs < 1 || c.cablePullIPs < 1:
 		return c, errors.New("run: each attacker group needs at least one address")
-	case c.slowlorisIPs+c.zeroWindowIPs+c.cablePullIPs > maxAttackIPs:
-		return c, fmt.Errorf("run: at most %d attacker addresses", maxAttackIPs)
+	case c.slowlorisIPs+c.zeroWindowIPs+c.cablePullIPs > faultkit.MaxClientAddrs:
+		return c, fmt.Errorf("run: at most %d attacker addresses", faultkit.MaxClientAddrs)
 	case c.slowloris < 0 || c.zeroWindow < 0 || c.cablePull < 0 || c.slowloris+c.zeroWindow+c.cablePull > 10000:
 		return c, errors.New("run: attacker counts must be >= 0 and at most 10000 in all")
 	}

@@ -95,13 +95,13 @@ func (s *server) stop() error {
 
 // waitReady dials the server from src until it accepts, every 100ms for at
 // most 10 seconds.
-func waitReady(ctx context.Context, s *server, d *dialer, src netip.Addr) error {
+func waitReady(ctx context.Context, s *server, d *faultkit.Dialer, src netip.Addr) error {
 	var last error
 	for range 100 {
 		if done, err := s.exited(); done {
 			return fmt.Errorf("server exited: %v", err)
 		}
-		c, err := d.dial(ctx, src, 0, time.Second)
+		c, err := dial(ctx, d, src, time.Second)
 		if err == nil {
 			c.Close()
 			return nil
