@@ -8,9 +8,11 @@ import (
 	"io"
 )
 
-// With -tags nohangcheck nothing refers to hangcheck, so the linker leaves
-// it out, and faultkit and the replay set with it (about 190 KB): a device
-// need not carry an attack tool. "vigil hangcheck" then says why it fails.
+// With -tags nohangcheck the hangcheck files (each built only with
+// !nohangcheck) are left out, and faultkit and its replay set with them
+// (about 190 KB): a device need not carry an attack tool
+// (TestNoHangcheckLinksNoFaultkit). "vigil hangcheck" then says why it
+// fails.
 func init() {
 	commands["hangcheck"] = func(context.Context, []string, io.Writer, io.Writer) error {
 		return errors.New("hangcheck: not built in (built with -tags nohangcheck)")
