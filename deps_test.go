@@ -37,7 +37,7 @@ var allowed = map[string][]string{
 	"tmpl":               {},
 	"jst":                {},
 	".":                  {"governor", "httpd", "live", "route", "static", "demo", "status", "auth", "session", "upload", "cgi", "tlsconf", "tmpl", "jst"},
-	"cmd/vigil":          {".", "config", "faultkit"},
+	"cmd/vigil":          {".", "config", "faultkit", "auth", "tlsconf"},
 }
 
 // stdlibBanned lists imports outside the module that a package must not use.

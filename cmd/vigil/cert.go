@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/vigilhttp/vigil"
+	"github.com/vigilhttp/vigil/tlsconf"
 )
 
 // cert is "vigil cert": print the SHA-256 fingerprint of the server's
@@ -22,10 +22,24 @@ func cert(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	if (*certFile == "") == (*dir == "") {
 		return usageError{"cert: give --tls-cert FILE or --tls-self-signed DIR"}
 	}
-	fp, err := vigil.TLSFingerprint(*certFile, *dir)
+	fp, err := fingerprint(*certFile, *dir)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "SHA-256 %s\n", fp)
 	return nil
+}
+
+// fingerprint returns the SHA-256 fingerprint, as browsers show it, of the
+// certificate in certFile or, if certFile is empty, of the device
+// certificate in selfSignedDir (made there if missing).
+func fingerprint(certFile, selfSignedDir string) (string, error) {
+	if certFile != "" {
+		return tlsconf.Fingerprint(certFile)
+	}
+	c, err := tlsconf.Load(tlsconf.Options{SelfSignedDir: selfSignedDir})
+	if err != nil {
+		return "", err
+	}
+	return c.Fingerprint(), nil
 }

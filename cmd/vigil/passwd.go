@@ -11,7 +11,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/vigilhttp/vigil"
+	"github.com/vigilhttp/vigil/auth"
 )
 
 // minPassword is the shortest password vigil passwd takes without --force.
@@ -24,7 +24,7 @@ func passwd(_ context.Context, args []string, stdin io.Reader, stdout, stderr io
 	flags.SetOutput(stderr)
 	cipher := flags.String("cipher", "bcrypt", "password hash: bcrypt, md5 (needed for digest auth) or blowfish (GoAhead BF1)")
 	file := flags.String("file", "auth.txt", "auth file to update (created 0600 if missing)")
-	realm := flags.String("realm", vigil.DefaultRealm, "authentication realm (part of md5 and blowfish hashes)")
+	realm := flags.String("realm", auth.DefaultRealm, "authentication realm (part of md5 and blowfish hashes)")
 	password := flags.String("password", "", "the password (default: asked on the terminal without echo, twice; or one line of standard input)")
 	force := flags.Bool("force", false, fmt.Sprintf("accept a password shorter than %d characters", minPassword))
 	flags.Usage = func() {
@@ -51,10 +51,28 @@ func passwd(_ context.Context, args []string, stdin io.Reader, stdout, stderr io
 	if n := utf8.RuneCountInString(pw); n < minPassword && !*force {
 		return usageError{fmt.Sprintf("passwd: the password has %d characters; use at least %d, or add --force", n, minPassword)}
 	}
-	if err := vigil.SetPassword(*file, *cipher, *realm, user, pw, roles); err != nil {
+	if err := setPassword(*file, *cipher, *realm, user, pw, roles); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "%s: %s updated (%s)\n", *file, user, *cipher)
+	return nil
+}
+
+// setPassword adds or replaces user's line in the auth.txt at path (created
+// 0600 if missing), with a hash of password made by cipher: "bcrypt",
+// "md5" (GoAhead's HA1 of user:realm:password, which digest authentication
+// needs) or "blowfish" (GoAhead's BF1 format).
+func setPassword(path, cipher, realm, user, password string, roles []string) error {
+	if realm == "" {
+		realm = auth.DefaultRealm
+	}
+	h, err := auth.MakePassword(cipher, user, realm, password)
+	if err != nil {
+		return fmt.Errorf("vigil: passwd: %w", err)
+	}
+	if err := auth.SetUser(path, user, h, roles); err != nil {
+		return fmt.Errorf("vigil: passwd: %w", err)
+	}
 	return nil
 }
 
