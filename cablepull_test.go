@@ -1,4 +1,4 @@
-package vigil
+package vigil_test
 
 import (
 	"bufio"
@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigilhttp/vigil"
 	"github.com/vigilhttp/vigil/faultkit"
 	"github.com/vigilhttp/vigil/faultkit/faulttest"
 	"github.com/vigilhttp/vigil/governor"
@@ -58,7 +59,7 @@ const pullProbe = "<h1>probe</h1>\n"
 // the other.
 type pullRig struct {
 	link    *faultkit.Link
-	srv     *Server
+	srv     *vigil.Server
 	http    netip.AddrPort // the server's plain address
 	https   netip.AddrPort // the server's TLS address
 	timeout time.Duration  // header, stall and idle
@@ -88,7 +89,7 @@ func newPullRig(t *testing.T, timeout time.Duration) *pullRig {
 	big.Truncate(64 << 20) // sparse: served by sendfile
 	big.Close()
 	os.WriteFile(filepath.Join(root, "index.html"), []byte(pullProbe), 0o644)
-	srv, err := New(Config{
+	srv, err := vigil.New(vigil.Config{
 		Listeners:     []net.Listener{ln},
 		Listen:        []string{"https://" + r.https.String()},
 		TLSSelfSigned: t.TempDir(),

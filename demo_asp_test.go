@@ -1,4 +1,4 @@
-package vigil
+package vigil_test
 
 import (
 	"context"
@@ -10,12 +10,14 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/vigilhttp/vigil"
 )
 
 // The demo's network settings page as a GoAhead 2.x .asp page, rendered by
 // handler=jst with Ralink-style bound functions, posting to /goform.
 func TestDemoNetworkASP(t *testing.T) {
-	_, addr := startLoopback(t, Config{})
+	_, addr := startLoopback(t, vigil.Config{})
 	base := "http://" + addr
 	t.Run("the page renders with the device's settings", func(t *testing.T) {
 		code, body, hdr := sendH(t, "GET", base+"/network.asp", "", "", "")
@@ -66,7 +68,7 @@ const chromium = "/usr/bin/chromium"
 // temporary directory and, if VIGIL_SCREENSHOT_DIR is set, there too.
 func TestDemoNetworkASPBrowser(t *testing.T) {
 	needChromium(t)
-	_, addr := startLoopback(t, Config{})
+	_, addr := startLoopback(t, vigil.Config{})
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	allocCtx, cancelAlloc := browser(ctx, t, 1280, 900)

@@ -1,4 +1,4 @@
-package vigil
+package vigil_test
 
 import (
 	"context"
@@ -8,6 +8,8 @@ import (
 
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+
+	"github.com/vigilhttp/vigil"
 )
 
 // TestDemoDashboardBrowser loads the demo's dashboard in a real headless
@@ -17,9 +19,9 @@ import (
 // page whose WebSocket fails falls back to the event stream.
 func TestDemoDashboardBrowser(t *testing.T) {
 	needChromium(t)
-	start := func(t *testing.T, listen string) *Server {
+	start := func(t *testing.T, listen string) *vigil.Server {
 		t.Helper()
-		srv, err := New(Config{Listen: []string{listen}, ShutdownTimeout: 2 * time.Second})
+		srv, err := vigil.New(vigil.Config{Listen: []string{listen}, ShutdownTimeout: 2 * time.Second})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,4 +1,4 @@
-package vigil
+package vigil_test
 
 import (
 	"bytes"
@@ -11,11 +11,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigilhttp/vigil"
 	"github.com/vigilhttp/vigil/demo"
 )
 
 func TestDemoPolish(t *testing.T) {
-	_, addr := startLoopback(t, Config{UploadDir: t.TempDir()})
+	_, addr := startLoopback(t, vigil.Config{UploadDir: t.TempDir()})
 	base := "http://" + addr
 	c := &http.Client{Timeout: 5 * time.Second}
 	defer c.CloseIdleConnections()

@@ -1,4 +1,4 @@
-package vigil
+package vigil_test
 
 import (
 	"bytes"
@@ -8,11 +8,13 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vigilhttp/vigil"
 )
 
 func TestDemoUpgrade(t *testing.T) {
 	t.Run("the demo's firmware form uploads, checks and reports an image", func(t *testing.T) {
-		_, addr := startLoopback(t, Config{UploadDir: t.TempDir()})
+		_, addr := startLoopback(t, vigil.Config{UploadDir: t.TempDir()})
 		var buf bytes.Buffer
 		mw := multipart.NewWriter(&buf)
 		fw, _ := mw.CreateFormFile("image", "<b>fw</b>.bin")

@@ -1,4 +1,4 @@
-package vigil
+package vigil_test
 
 import (
 	"bytes"
@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigilhttp/vigil"
 	"github.com/vigilhttp/vigil/upload"
 )
 
@@ -38,10 +39,10 @@ route uri=/
 		routes = "route uri=/cgi-bin handler=cgi handler-timeout=1s\n" + routes
 	}
 	os.WriteFile(filepath.Join(dir, "route.txt"), []byte(routes), 0o644)
-	srv, addr := startLoopback(t, Config{Root: web, Route: filepath.Join(dir, "route.txt"), UploadDir: uploads,
+	srv, addr := startLoopback(t, vigil.Config{Root: web, Route: filepath.Join(dir, "route.txt"), UploadDir: uploads,
 		TemplateFuncs: template.FuncMap{"greet": func() string { return "hello" }}})
 	srv.Action("upgrade", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		res := Uploaded(r)
+		res := vigil.Uploaded(r)
 		if res == nil || len(res.Files) != 1 {
 			http.Error(w, "no image", http.StatusBadRequest)
 			return

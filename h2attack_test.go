@@ -1,4 +1,4 @@
-package vigil
+package vigil_test
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigilhttp/vigil"
 	"github.com/vigilhttp/vigil/faultkit"
 	"github.com/vigilhttp/vigil/httpd"
 	"github.com/vigilhttp/vigil/static"
@@ -44,7 +45,7 @@ func probeMax() time.Duration {
 // h2Rig is vigil on an https loopback listener (HTTP/2 by ALPN, a
 // self-signed certificate) whose handler counts the requests in flight.
 type h2Rig struct {
-	srv      *Server
+	srv      *vigil.Server
 	addr     string
 	inFlight atomic.Int64
 	logs     *syncBuf
@@ -79,7 +80,7 @@ func newH2Rig(t *testing.T) *h2Rig {
 		}
 		files.ServeHTTP(w, req)
 	})
-	srv, err := New(Config{
+	srv, err := vigil.New(vigil.Config{
 		Listen:        []string{"https://127.0.0.1:0"},
 		TLSSelfSigned: t.TempDir(),
 		Handler:       handler,

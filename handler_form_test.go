@@ -1,4 +1,4 @@
-package vigil
+package vigil_test
 
 import (
 	"fmt"
@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/vigilhttp/vigil"
 )
 
 // GoAhead 2.x forms: /goform/NAME runs the form registered as NAME, from
@@ -26,7 +28,7 @@ route uri=/
 			mu.Lock()
 			ran[name]++
 			mu.Unlock()
-			fmt.Fprintf(w, "%s user=%s mode=%s", name, FormVar(r, "user", "-"), FormVar(r, "mode", "none"))
+			fmt.Fprintf(w, "%s user=%s mode=%s", name, vigil.FormVar(r, "user", "-"), vigil.FormVar(r, "mode", "none"))
 		})
 	}
 	for _, name := range []string{"setSysAdm", "small", "setWan"} {

@@ -1,6 +1,6 @@
 //go:build notmpl
 
-package vigil
+package vigil_test
 
 import (
 	"testing"

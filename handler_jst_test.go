@@ -1,4 +1,4 @@
-package vigil
+package vigil_test
 
 import (
 	"errors"
@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigilhttp/vigil"
 	"github.com/vigilhttp/vigil/jst"
 )
 
@@ -18,7 +19,7 @@ import (
 // (secUsers as its users) and binds the Ralink-style getCfgGeneral to
 // settings. It returns the server, the base URL, the route.txt's
 // directory and the log.
-func jstSite(t *testing.T, files map[string]string, routes string, settings map[string]string) (*Server, string, string, *syncBuf) {
+func jstSite(t *testing.T, files map[string]string, routes string, settings map[string]string) (*vigil.Server, string, string, *syncBuf) {
 	t.Helper()
 	srv, base, web, logs := secSite(t, files, nil, routes)
 	err := srv.JST("getCfgGeneral", func(c *jst.Call) error {
@@ -236,7 +237,7 @@ func TestJSTReload(t *testing.T) {
 }
 
 func TestJSTNeedsRoutes(t *testing.T) {
-	srv, err := New(Config{Root: t.TempDir(), Logger: slog.New(slog.DiscardHandler)})
+	srv, err := vigil.New(vigil.Config{Root: t.TempDir(), Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}

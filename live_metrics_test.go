@@ -1,4 +1,4 @@
-package vigil
+package vigil_test
 
 import (
 	"context"
@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/vigilhttp/vigil"
 )
 
 // TestLiveMetrics checks that /metrics counts the demo's WebSocket on a
@@ -19,7 +21,7 @@ func TestLiveMetrics(t *testing.T) {
 	if !metricsBuilt {
 		t.Skip("built with -tags nometrics: no /metrics")
 	}
-	srv, err := New(Config{Listen: []string{"127.0.0.1:0"}, ShutdownTimeout: 2 * time.Second})
+	srv, err := vigil.New(vigil.Config{Listen: []string{"127.0.0.1:0"}, ShutdownTimeout: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

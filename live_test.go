@@ -1,4 +1,4 @@
-package vigil
+package vigil_test
 
 import (
 	"bufio"
@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/vigilhttp/vigil"
 )
 
 // TestDemoFeeds checks the demo's live feeds, which are part of its
@@ -17,7 +19,7 @@ import (
 // every 2 s, over WebSocket at /ws/live and as events at /events/live,
 // past the handler timeout; and Shutdown sends the socket 1001.
 func TestDemoFeeds(t *testing.T) {
-	srv, err := New(Config{Listen: []string{"127.0.0.1:0"}, HandlerTimeout: 500 * time.Millisecond, ShutdownTimeout: 2 * time.Second})
+	srv, err := vigil.New(vigil.Config{Listen: []string{"127.0.0.1:0"}, HandlerTimeout: 500 * time.Millisecond, ShutdownTimeout: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

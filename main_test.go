@@ -1,4 +1,4 @@
-package vigil
+package vigil_test
 
 import (
 	"testing"

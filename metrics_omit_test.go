@@ -1,6 +1,6 @@
 //go:build nometrics
 
-package vigil
+package vigil_test
 
 // metricsBuilt says the admin endpoint serves /metrics: not with -tags
 // nometrics, where it answers 404.

@@ -1,6 +1,6 @@
 //go:build !race
 
-package vigil
+package vigil_test
 
 // raceEnabled is set when the tests run under the race detector, which
 // slows the server several times over.

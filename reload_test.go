@@ -1,4 +1,4 @@
-package vigil
+package vigil_test
 
 import (
 	"net/http"
@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vigilhttp/vigil"
 )
 
 func TestReload(t *testing.T) {
@@ -18,7 +20,7 @@ func TestReload(t *testing.T) {
 		routes := filepath.Join(dir, "route.txt")
 		users := "user name=joshua password=2fd6e47ff9bb70c0465fd2f5c8e5305e roles=admin\n"
 		os.WriteFile(routes, []byte(users+"route uri=/\n"), 0o644)
-		srv, addr := startLoopback(t, Config{Root: web, Route: routes})
+		srv, addr := startLoopback(t, vigil.Config{Root: web, Route: routes})
 		c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 		status := func() int {
 			resp, err := c.Get("http://" + addr + "/private/x.html")

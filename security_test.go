@@ -1,4 +1,4 @@
-package vigil
+package vigil_test
 
 import (
 	"bufio"
@@ -12,7 +12,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/cookiejar"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -20,6 +19,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/vigilhttp/vigil"
 )
 
 // The holes an attacker found (issue 14), by class. Each site is built
@@ -34,7 +35,7 @@ user name=guest password=%s roles=viewer
 // secSite serves web (files, then symbolic links name → target) with
 // routes and secUsers (root/rootpw, guest/guestpw). It returns the server,
 // the base URL, the document root and the log.
-func secSite(t *testing.T, files, links map[string]string, routes string) (*Server, string, string, *syncBuf) {
+func secSite(t *testing.T, files, links map[string]string, routes string) (*vigil.Server, string, string, *syncBuf) {
 	t.Helper()
 	dir := t.TempDir()
 	web := filepath.Join(dir, "web")
@@ -61,7 +62,7 @@ func secSite(t *testing.T, files, links map[string]string, routes string) (*Serv
 	os.WriteFile(filepath.Join(dir, "auth.txt"), []byte(fmt.Sprintf(secUsers, ha1("root", "rootpw"), ha1("guest", "guestpw"))), 0o600)
 	logs := &syncBuf{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	srv, addr := startLoopback(t, Config{Root: web, Route: filepath.Join(dir, "route.txt"), Auth: filepath.Join(dir, "auth.txt"),
+	srv, addr := startLoopback(t, vigil.Config{Root: web, Route: filepath.Join(dir, "route.txt"), Auth: filepath.Join(dir, "auth.txt"),
 		UploadDir: filepath.Join(dir, "uploads"), Logger: log})
 	return srv, "http://" + addr, web, logs
 }
@@ -373,7 +374,7 @@ func TestTruncatedBodiesAreNotSuccess(t *testing.T) {
 // Item 2: a route's limit-parts= reaches the upload.
 func TestUploadPartsLimitFromRoute(t *testing.T) {
 	srv, base, _, logs := secSite(t, nil, nil, "route uri=/action/cfg methods=POST handler=upload limit-parts=5\nroute uri=/\n")
-	srv.Action("cfg", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, len(Uploaded(r).Values)) }))
+	srv.Action("cfg", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, len(vigil.Uploaded(r).Values)) }))
 	form := func(n int) (io.Reader, string) {
 		var b bytes.Buffer
 		for i := range n {
@@ -392,29 +393,6 @@ func TestUploadPartsLimitFromRoute(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "more than 5 parts") {
 		t.Errorf("no log line for the refusal:\n%s", logs)
-	}
-}
-
-// Item 12: redirect=https keeps an IPv6 literal host in one pair of
-// brackets.
-func TestRedirectHTTPSKeepsIPv6Brackets(t *testing.T) {
-	srv, _, _, _ := secSite(t, nil, nil, "route uri=/ protocol=http redirect=https handler=redirect\n")
-	port := "8443"
-	srv.router.httpsPort.Store(&port)
-	for host, want := range map[string]string{
-		"[::1]:8080":         "https://[::1]:8443/x?y=1",
-		"[fe80::1]":          "https://[fe80::1]:8443/x?y=1",
-		"192.0.2.1:80":       "https://192.0.2.1:8443/x?y=1",
-		"device.local":       "https://device.local:8443/x?y=1",
-		"[2001:db8::5]:8080": "https://[2001:db8::5]:8443/x?y=1",
-	} {
-		r := httptest.NewRequest("GET", "http://x/x?y=1", nil)
-		r.Host = host
-		w := httptest.NewRecorder()
-		srv.router.ServeHTTP(w, r)
-		if got := w.Header().Get("Location"); w.Code != 301 || got != want {
-			t.Errorf("Host %s: %d %q, want 301 %q", host, w.Code, got, want)
-		}
 	}
 }
 

@@ -1,4 +1,4 @@
-package vigil
+package vigil_test
 
 import (
 	"bufio"
@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/vigilhttp/vigil"
 )
 
 // TestSlowDownloadCompletes downloads 100 MB at 1 MB/s, a client reading in
@@ -36,7 +38,7 @@ func TestSlowDownloadCompletes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := New(Config{Listeners: []net.Listener{ln}, Root: root, StallTimeout: 2 * time.Second})
+	srv, err := vigil.New(vigil.Config{Listeners: []net.Listener{ln}, Root: root, StallTimeout: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +105,7 @@ func TestCurlLimitRate(t *testing.T) {
 	}
 	f.Truncate(size)
 	f.Close()
-	srv, err := New(Config{Listen: []string{"127.0.0.1:0", "https://127.0.0.1:0"}, TLSSelfSigned: filepath.Join(t.TempDir(), "tls"),
+	srv, err := vigil.New(vigil.Config{Listen: []string{"127.0.0.1:0", "https://127.0.0.1:0"}, TLSSelfSigned: filepath.Join(t.TempDir(), "tls"),
 		Root: root, StallTimeout: 2 * time.Second, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	if err != nil {
 		t.Fatal(err)

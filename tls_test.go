@@ -1,4 +1,4 @@
-package vigil
+package vigil_test
 
 import (
 	"crypto/tls"
@@ -12,13 +12,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigilhttp/vigil"
 	"github.com/vigilhttp/vigil/httpd"
 )
 
 func TestHTTPS(t *testing.T) {
 	t.Run("an https listener with a device certificate serves HTTP/2, and the fingerprint matches", func(t *testing.T) {
 		dir := t.TempDir()
-		srv, err := New(Config{Listen: []string{"https://127.0.0.1:0"}, TLSSelfSigned: dir, HSTS: 24 * time.Hour,
+		srv, err := vigil.New(vigil.Config{Listen: []string{"https://127.0.0.1:0"}, TLSSelfSigned: dir, HSTS: 24 * time.Hour,
 			TLSNames: []string{"router.example"}})
 		if err != nil {
 			t.Fatal(err)
@@ -55,7 +56,7 @@ func TestHTTPS(t *testing.T) {
 		if resp.ProtoMajor != wantMajor || !strings.Contains(strings.ToLower(string(b)), "<html") {
 			t.Errorf("got %s %d, want the demo UI over HTTP/%d", resp.Proto, resp.StatusCode, wantMajor)
 		}
-		fp, err := TLSFingerprint("", dir)
+		fp, err := vigil.TLSFingerprint("", dir)
 		if err != nil || len(fp) != 95 {
 			t.Errorf("fingerprint %q, %v", fp, err)
 		}
@@ -67,7 +68,7 @@ func TestHTTPS(t *testing.T) {
 	t.Run("protocol=http redirect=https sends plain requests to the https listener's port", func(t *testing.T) {
 		dir := t.TempDir()
 		os.WriteFile(filepath.Join(dir, "route.txt"), []byte("route uri=/secure/ protocol=http redirect=https handler=redirect\nroute uri=/\n"), 0o644)
-		srv, err := New(Config{Listen: []string{"127.0.0.1:0", "https://127.0.0.1:0"}, TLSSelfSigned: filepath.Join(dir, "tls"),
+		srv, err := vigil.New(vigil.Config{Listen: []string{"127.0.0.1:0", "https://127.0.0.1:0"}, TLSSelfSigned: filepath.Join(dir, "tls"),
 			Root: dir, Route: filepath.Join(dir, "route.txt")})
 		if err != nil {
 			t.Fatal(err)
@@ -89,7 +90,7 @@ func TestHTTPS(t *testing.T) {
 	})
 
 	t.Run("an https listener without a certificate source is refused", func(t *testing.T) {
-		if _, err := New(Config{Listen: []string{"https://127.0.0.1:0"}}); err == nil {
+		if _, err := vigil.New(vigil.Config{Listen: []string{"https://127.0.0.1:0"}}); err == nil {
 			t.Error("New accepted https without a certificate")
 		}
 	})

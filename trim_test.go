@@ -1,34 +1,36 @@
-package vigil
+package vigil_test
 
 import (
 	"net"
 	"testing"
 	"time"
+
+	"github.com/vigilhttp/vigil"
 )
 
 func TestTrimmer(t *testing.T) {
 	t.Run("hands memory back once a burst of connections has passed", func(t *testing.T) {
-		srv, addr := startLoopback(t, Config{MaxConnsPerIP: -1})
+		srv, addr := startLoopback(t, vigil.Config{MaxConnsPerIP: -1})
 		var conns []net.Conn
 		defer func() {
 			for _, c := range conns {
 				c.Close()
 			}
 		}()
-		for range trimBurst + 8 {
+		for range vigil.TrimBurst + 8 {
 			c, err := net.DialTimeout("tcp", addr, time.Second)
 			if err != nil {
 				t.Fatal(err)
 			}
 			conns = append(conns, c)
 		}
-		waitFor(t, "every connection open", func() bool { return srv.Governor().Stats().Open == trimBurst+8 })
-		time.Sleep(trimEvery + 100*time.Millisecond) // one sample at the peak
+		waitFor(t, "every connection open", func() bool { return srv.Governor().Stats().Open == vigil.TrimBurst+8 })
+		time.Sleep(vigil.TrimEvery + 100*time.Millisecond) // one sample at the peak
 		for _, c := range conns {
 			c.Close()
 		}
 		conns = nil
-		waitFor(t, "a hand-back after the burst", func() bool { return srv.trim.trims.Load() > 0 })
+		waitFor(t, "a hand-back after the burst", func() bool { return vigil.Trims(srv) > 0 })
 	})
 }
 

@@ -1,4 +1,4 @@
-package vigil
+package vigil_test
 
 import (
 	"bytes"
@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/vigilhttp/vigil"
 )
 
 // BenchmarkFirmwareUpload posts a 100 MB multipart firmware image over
@@ -18,10 +20,10 @@ func BenchmarkFirmwareUpload(b *testing.B) {
 	const size = 100 << 20
 	dir := b.TempDir()
 	os.WriteFile(filepath.Join(dir, "route.txt"), []byte("route uri=/action/upgrade methods=POST handler=upload limit-body=128MiB\nroute uri=/\n"), 0o644)
-	cfg := Config{Root: dir, Route: filepath.Join(dir, "route.txt"), UploadDir: filepath.Join(dir, "up")}
+	cfg := vigil.Config{Root: dir, Route: filepath.Join(dir, "route.txt"), UploadDir: filepath.Join(dir, "up")}
 	srv, addr := startLoopback(b, cfg)
 	srv.Action("upgrade", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if res := Uploaded(r); res == nil || res.Files[0].Size != size {
+		if res := vigil.Uploaded(r); res == nil || res.Files[0].Size != size {
 			http.Error(w, "bad", 500)
 		}
 	}))

@@ -1,4 +1,4 @@
-package vigil
+package vigil_test
 
 import (
 	"context"
@@ -13,17 +13,19 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vigilhttp/vigil"
 )
 
 // startLoopback serves cfg on a fresh loopback listener.
-func startLoopback(t testing.TB, cfg Config) (*Server, string) {
+func startLoopback(t testing.TB, cfg vigil.Config) (*vigil.Server, string) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg.Listeners = []net.Listener{ln}
-	srv, err := New(cfg)
+	srv, err := vigil.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +40,7 @@ func TestAdmin(t *testing.T) {
 	t.Run("the admin socket serves the table and metrics, apart from the public listener", func(t *testing.T) {
 		sock := filepath.Join(t.TempDir(), "admin.sock")
 		var access syncBuf
-		srv, addr := startLoopback(t, Config{Admin: "unix:" + sock, AccessLog: &access})
+		srv, addr := startLoopback(t, vigil.Config{Admin: "unix:" + sock, AccessLog: &access})
 		c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 		resp, err := c.Get("http://" + addr + "/")
 		if err != nil {
@@ -101,9 +103,9 @@ func TestAdmin(t *testing.T) {
 
 	t.Run("a second server cannot take a live admin socket", func(t *testing.T) {
 		sock := "unix:" + filepath.Join(t.TempDir(), "admin.sock")
-		startLoopback(t, Config{Admin: sock})
+		startLoopback(t, vigil.Config{Admin: sock})
 		ln, _ := net.Listen("tcp", "127.0.0.1:0")
-		srv, err := New(Config{Listeners: []net.Listener{ln}, Admin: sock})
+		srv, err := vigil.New(vigil.Config{Listeners: []net.Listener{ln}, Admin: sock})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -119,7 +121,7 @@ func TestAdmin(t *testing.T) {
 		taken, _ := net.Listen("tcp", "127.0.0.1:0")
 		defer taken.Close()
 		given, _ := net.Listen("tcp", "127.0.0.1:0")
-		srv, err := New(Config{Listeners: []net.Listener{given}, Listen: []string{freeAddr, taken.Addr().String()}})
+		srv, err := vigil.New(vigil.Config{Listeners: []net.Listener{given}, Listen: []string{freeAddr, taken.Addr().String()}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -144,7 +146,7 @@ func TestAdmin(t *testing.T) {
 			l.Close()
 		}
 		sock := filepath.Join(t.TempDir(), "admin.sock")
-		srv, err := New(Config{Listen: addrs, Admin: "unix:" + sock})
+		srv, err := vigil.New(vigil.Config{Listen: addrs, Admin: "unix:" + sock})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -166,7 +168,7 @@ func TestAdmin(t *testing.T) {
 	})
 
 	t.Run("the status server can be mounted elsewhere, e.g. behind auth", func(t *testing.T) {
-		srv, _ := startLoopback(t, Config{})
+		srv, _ := startLoopback(t, vigil.Config{})
 		rec := httptest.NewRecorder()
 		srv.Status().ServeHTTP(rec, httptest.NewRequest("GET", "/conns", nil))
 		if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"conns":`) {
@@ -176,7 +178,7 @@ func TestAdmin(t *testing.T) {
 
 	t.Run("LogTable writes every connection with its cause", func(t *testing.T) {
 		var logs syncBuf
-		srv, addr := startLoopback(t, Config{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+		srv, addr := startLoopback(t, vigil.Config{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 		c, err := net.Dial("tcp", addr)
 		if err != nil {
 			t.Fatal(err)
