@@ -36,7 +36,8 @@ var allowed = map[string][]string{
 	"tlsconf":            {},
 	"tmpl":               {},
 	"jst":                {},
-	".":                  {"governor", "httpd", "live", "route", "static", "demo", "status", "auth", "session", "upload", "cgi", "tlsconf", "tmpl", "jst"},
+	"site":               {"governor", "httpd", "live", "route", "static", "demo", "auth", "session", "upload", "cgi", "tmpl", "jst"},
+	".":                  {"site", "governor", "httpd", "live", "route", "static", "demo", "status", "auth", "upload", "tlsconf", "jst"},
 	"cmd/vigil":          {".", "config", "faultkit", "auth", "tlsconf"},
 }
 
@@ -135,6 +136,7 @@ var transitiveBanned = map[string][]string{
 	"route":    {module + "/"},
 	"jst":      {"text/template", "html/template"},
 	".":        {module + "/faultkit", "net/http/httptest", "testing"},
+	"site":     {module, module + "/faultkit", "net/http/httptest", "testing"},
 	"httpd":    {module + "/faultkit", "net/http/httptest", "testing"},
 	"status":   {module + "/faultkit", "net/http/httptest", "testing"},
 }

@@ -5,7 +5,7 @@
 //
 // Arrows point down only:
 //
-//	cmd/vigil → vigil → {config, httpd, status, features} → governor
+//	cmd/vigil → vigil → {site, config, httpd, status} → features → governor
 //
 // The governor (package governor) sits at the bottom and imports nothing of
 // ours, not even net/http. It is the only component that sees every
@@ -46,7 +46,8 @@
 //
 // Package vigil assembles a Server from a Config: the governor, httpd and the
 // content (a document root, an fs.FS, the embedded demo device UI of package
-// demo, or an http.Handler). With a GoAhead route.txt (package route) its
+// demo, or an http.Handler); it is the embedding API and nothing else. With a
+// GoAhead route.txt (package route) the content is behind package site, whose
 // router sends each request through the matching rules, on the cleaned path:
 // authentication and abilities (auth, session), then a handler: files
 // (static), PUT and DELETE and uploads (upload), templates (tmpl), GoAhead
@@ -62,8 +63,8 @@
 // (caps, eviction) and returns a governor.Conn; net/http parses it (TLS
 // and, by ALPN, HTTP/2 on top); httpd tells the Conn where the exchange is
 // (or opens a governor.Stream per HTTP/2 request), bounds the body, the
-// response and the handler; the router resolves the rule chain from one
-// site snapshot; the handler runs. Every wait on the peer on that way is
+// response and the handler; the site's router resolves the rule chain from
+// one site snapshot; the handler runs. Every wait on the peer on that way is
 // a rule of the governor's, judged by progress.
 //
 // Package faultkit reproduces the faults (cable pull in a network namespace,
@@ -75,7 +76,7 @@
 //
 // Build tags leave optional parts out for the smallest devices (README,
 // "Small devices"): nometrics and nopprof (package status), nocgi (a
-// handler=cgi rule then fails to load; handler_cgi_omit.go), notmpl (no
+// handler=cgi rule then fails to load; site/handler_cgi_omit.go), notmpl (no
 // html/template: handler=tmpl fails to load, JST stays), nohangcheck and
 // Go's own nethttpomithttp2 (HTTP/1.1 only; package httpd).
 package vigil

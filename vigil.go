@@ -20,6 +20,7 @@ import (
 	"github.com/vigilhttp/vigil/httpd"
 	"github.com/vigilhttp/vigil/live"
 	"github.com/vigilhttp/vigil/route"
+	"github.com/vigilhttp/vigil/site"
 	"github.com/vigilhttp/vigil/static"
 	"github.com/vigilhttp/vigil/status"
 	"github.com/vigilhttp/vigil/tlsconf"
@@ -153,18 +154,17 @@ type Config struct {
 // Server is a vigil web server: governed listeners, HTTP and the configured
 // content. Create it with New, then Start; stop it with Shutdown or Close.
 type Server struct {
-	cfg         Config
-	log         *slog.Logger
-	gov         *governor.Table
-	http        *httpd.Server
-	status      *status.Server
-	admin       *httpd.Server  // nil without Config.Admin
-	access      *accessLog     // nil without Config.AccessLog
-	router      *router        // nil without Config.Route
-	cgiChildren *cgiBound      // bounds the CGI children of every handler=cgi rule together
-	certs       *tlsconf.Certs // nil without https:// listeners
-	trim        *trimmer       // started by Start; guarded by mu
-	hub         live.Hub       // the WebSockets and event streams, for Shutdown
+	cfg    Config
+	log    *slog.Logger
+	gov    *governor.Table
+	http   *httpd.Server
+	status *status.Server
+	admin  *httpd.Server  // nil without Config.Admin
+	access *accessLog     // nil without Config.AccessLog
+	site   *site.Site     // the route.txt site; nil without Config.Route (and not the demo UI)
+	certs  *tlsconf.Certs // nil without https:// listeners
+	trim   *trimmer       // started by Start; guarded by mu
+	hub    live.Hub       // the WebSockets and event streams, for Shutdown
 
 	mu        sync.Mutex // guards addrs, adminAddr, started and trim
 	addrs     []net.Addr
@@ -251,7 +251,7 @@ func New(cfg Config) (*Server, error) {
 		MaxConnsPerIP:   cfg.MaxConnsPerIP,
 		Logger:          cfg.Logger,
 	})
-	s := &Server{cfg: cfg, log: cfg.Logger, gov: gov, cgiChildren: newCGIBound()}
+	s := &Server{cfg: cfg, log: cfg.Logger, gov: gov}
 	if slices.ContainsFunc(cfg.Listen, func(a string) bool { return strings.HasPrefix(a, "https://") }) {
 		certs, err := tlsconf.Load(tlsconf.Options{CertFile: cfg.TLSCert, KeyFile: cfg.TLSKey,
 			SelfSignedDir: cfg.TLSSelfSigned, Names: cfg.TLSNames, Logger: cfg.Logger})
@@ -264,18 +264,16 @@ func New(cfg Config) (*Server, error) {
 	var policies httpd.Policies // nil: every request gets the defaults
 	demoUI := cfg.Handler == nil && cfg.FS == nil && cfg.Root == ""
 	if cfg.Route != "" || demoUI {
-		rt, err := s.newRouter(h)
+		st, err := site.New(site.Options{
+			Route: cfg.Route, Auth: cfg.Auth, Realm: cfg.Realm,
+			Content: h, ContentHandler: cfg.Handler != nil, Root: cfg.Root, FS: cfg.FS,
+			UploadDir: cfg.UploadDir, StoreUploads: cfg.StoreUploads, TemplateFuncs: cfg.TemplateFuncs,
+			Hub: &s.hub, Logger: cfg.Logger,
+		})
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("vigil: %w", err)
 		}
-		s.router, h, policies = rt, rt, rt
-		rt.live.hub = &s.hub
-		if cfg.Route == "" {
-			rt.action("upgrade", http.HandlerFunc(demoUpgrade))
-			rt.action("network", demo.Network)
-			rt.form("network", demo.Network) // network.asp's Save (/goform/network)
-			bindDemo(rt.jst)                 // network.asp's values
-		}
+		s.site, h, policies = st, st, st
 	}
 	if demoUI {
 		// Every error answer of the demo is a page in its layout.
@@ -308,9 +306,6 @@ func New(cfg Config) (*Server, error) {
 	})
 	if cfg.Admin != "" {
 		s.admin = s.newAdmin()
-	}
-	if demoUI && cfg.Route == "" {
-		s.demoFeeds()
 	}
 	return s, nil
 }
@@ -397,8 +392,8 @@ func (s *Server) Start() error {
 		if isTLS[i] {
 			scheme = "https"
 			err = s.http.StartTLS(ln, s.certs.Config())
-			if _, port, perr := net.SplitHostPort(ln.Addr().String()); perr == nil && s.router != nil {
-				s.router.httpsPort.CompareAndSwap(nil, &port)
+			if _, port, perr := net.SplitHostPort(ln.Addr().String()); perr == nil && s.site != nil {
+				s.site.SetHTTPSPort(port)
 			}
 		} else {
 			err = s.http.Start(ln)

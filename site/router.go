@@ -1,4 +1,4 @@
-package vigil
+package site
 
 import (
 	"context"
@@ -25,8 +25,9 @@ import (
 // another fails to load.
 var Handlers = []string{"file", "redirect", "continue", "action", "options", "upload", "tmpl", "cgi", "websocket", "events", "jst"}
 
-// site is what a route.txt and an auth.txt make: replaced whole on reload.
-type site struct {
+// snapshot is what a route.txt and an auth.txt make: replaced whole on
+// reload (Site.Reload), and the state Site.PolicyState gives httpd.
+type snapshot struct {
 	rules *route.Rules
 	files map[string]http.Handler // file handler per dir= ("" = the root)
 	cgis  map[*route.Rule]http.Handler
@@ -46,16 +47,19 @@ type site struct {
 	real map[string]string
 }
 
-// router serves requests by GoAhead's route.txt rules: the first matching
+// Site serves requests by GoAhead's route.txt rules: the first matching
 // rule decides; rules with handler=continue on the way apply their auth and
 // abilities first. It matches on the cleaned path and serves that path, so
-// what was checked is what is served.
-type router struct {
-	site    atomic.Pointer[site]
+// what was checked is what is served. Its methods are safe for concurrent
+// use.
+type Site struct {
+	opts    Options                  // as New was given them, Realm and Logger defaulted
+	snap    atomic.Pointer[snapshot] // the rules now served; swapped whole by Reload
+	cgiKids *cgiBound                // bounds the CGI children of every handler=cgi rule together, across reloads
 	uploads *upload.Handler
 	pages   http.Handler // nil unless a rule says handler=tmpl (tmpl.Handler)
 	putRoot string       // document root for PUT and DELETE; "" refuses them
-	// fileRoot is the directory rt.files serves, "" when it serves an
+	// fileRoot is the directory s.files serves, "" when it serves an
 	// fs.FS or a Handler (no symbolic links to look at).
 	fileRoot string
 	// httpsPort is the port of the first https:// listener, for redirect=https.
@@ -65,66 +69,72 @@ type router struct {
 	files     http.Handler // the content for dir-less file routes
 	csrf      *http.CrossOriginProtection
 	log       *slog.Logger
-	// storeUploads and uploadDir: Config.StoreUploads, Config.UploadDir
-	// (site_check.go).
+	// storeUploads and uploadDir: Options.StoreUploads, Options.UploadDir
+	// (check.go).
 	storeUploads bool
 	uploadDir    string
 
-	// jst renders the handler=jst pages with the functions of Server.JST.
+	// jst renders the handler=jst pages with the functions of Site.JST.
 	jst *jstPages
 
 	mu      sync.RWMutex // guards actions and forms
 	actions map[string]http.Handler
 	live    lives                   // WebSocket and event stream endpoints (live.go)
-	forms   map[string]http.Handler // Server.Form: run only by /goform rules
+	forms   map[string]http.Handler // Site.Form: run only by /goform rules
 }
 
-// Policy gives httpd the policy of the rule that handles r.
-func (rt *router) Policy(r *http.Request) (route.Policy, string, bool) {
-	return rt.site.Load().rules.Policy(r)
+// Site is what httpd asks for a request's policy and serves it from.
+var _ httpd.StatePolicies = (*Site)(nil)
+
+// Policy gives httpd the policy of the rule that handles r, its name (the
+// rule's file:line) and whether a rule matched (httpd.Policies).
+func (s *Site) Policy(r *http.Request) (route.Policy, string, bool) {
+	return s.snap.Load().rules.Policy(r)
 }
 
 // PolicyState is Policy with the site snapshot the policy came from, which
 // ServeHTTP then serves the request from (httpd.StatePolicies): a reload
 // between the two cannot give a request one route.txt's limits and
 // another's handler.
-func (rt *router) PolicyState(r *http.Request) (route.Policy, string, bool, any) {
-	st := rt.site.Load()
+func (s *Site) PolicyState(r *http.Request) (route.Policy, string, bool, any) {
+	st := s.snap.Load()
 	p, name, ok := st.rules.Policy(r)
 	return p, name, ok, st
 }
 
-// snapshot returns the site r is to be served from: the one its policy
+// current returns the snapshot r is to be served from: the one its policy
 // came from, else the current one.
-func (rt *router) snapshot(r *http.Request) *site {
-	if st, ok := httpd.StateFrom(r.Context()).(*site); ok {
+func (s *Site) current(r *http.Request) *snapshot {
+	if st, ok := httpd.StateFrom(r.Context()).(*snapshot); ok {
 		return st
 	}
-	return rt.site.Load()
+	return s.snap.Load()
 }
 
 // lookupAction returns the action registered as name, or nil.
-func (rt *router) lookupAction(name string) http.Handler {
-	rt.mu.RLock()
-	defer rt.mu.RUnlock()
-	return rt.actions[name]
+func (s *Site) lookupAction(name string) http.Handler {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.actions[name]
 }
 
 // action registers h as /action/name.
-func (rt *router) action(name string, h http.Handler) {
-	rt.mu.Lock()
-	defer rt.mu.Unlock()
-	rt.actions[name] = h
+func (s *Site) action(name string, h http.Handler) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.actions[name] = h
 }
 
 // form registers h as /goform/name.
-func (rt *router) form(name string, h http.Handler) {
-	rt.mu.Lock()
-	defer rt.mu.Unlock()
-	rt.forms[name] = h
+func (s *Site) form(name string, h http.Handler) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.forms[name] = h
 }
 
-func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+// ServeHTTP serves r by the rule chain that matches its cleaned path, from
+// the snapshot its policy came from (see PolicyState).
+func (s *Site) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p := r.URL.Path
 	if !strings.HasPrefix(p, "/") || strings.ContainsAny(p, "\x00\\") {
 		http.Error(w, "400 bad request", http.StatusBadRequest)
@@ -139,14 +149,14 @@ func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		r2.URL = &u
 		r = &r2
 	}
-	st := rt.snapshot(r)
+	st := s.current(r)
 	// The handler=continue rules that match, then the handling rule: found
 	// in one pass, into room on this stack (a chain longer than it
 	// allocates).
 	var room [8]*route.Rule
 	chain := st.rules.AppendChain(room[:0], r.Method, clean, r.TLS != nil)
 	if len(chain) == 0 {
-		rt.noRoute(w, r, st, clean)
+		s.noRoute(w, r, st, clean)
 		return
 	}
 	final := chain[len(chain)-1]
@@ -157,48 +167,48 @@ func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		chain = servedGuards(st, chain, r.Method, clean, r.TLS != nil)
 	}
 	for _, rule := range chain {
-		if !rt.admit(w, r, rule) {
+		if !s.admit(w, r, rule) {
 			return
 		}
 	}
-	if (final.Handler == "file" && get || final.Handler == "jst") && !final.FollowSymlinks && !rt.linksStay(r, st, chain, clean) {
+	if (final.Handler == "file" && get || final.Handler == "jst") && !final.FollowSymlinks && !s.linksStay(r, st, chain, clean) {
 		http.NotFound(w, r)
 		return
 	}
 	switch final.Handler {
 	case "redirect":
-		rt.redirect(w, r, final)
+		s.redirect(w, r, final)
 	case "options":
-		rt.options(w, r, st, clean)
+		s.options(w, r, st, clean)
 	case "action":
 		if final.Forms {
-			rt.serveForm(w, r, st, final, clean) // handler_form.go
+			s.serveForm(w, r, st, final, clean) // handler_form.go
 			return
 		}
-		rt.serveAction(w, r, st, final, clean)
+		s.serveAction(w, r, st, final, clean)
 	case "jst":
-		rt.serveJST(w, r, st, final, clean) // handler_jst.go
+		s.serveJST(w, r, st, final, clean) // handler_jst.go
 	case "upload":
-		rt.serveUpload(w, r, st, final, clean)
+		s.serveUpload(w, r, st, final, clean)
 	case "cgi":
 		st.cgis[final].ServeHTTP(w, r)
 	case "websocket", "events":
-		rt.serveLive(w, r, final)
+		s.serveLive(w, r, final)
 	case "tmpl":
-		if rt.pages == nil {
-			rt.log.Error("vigil: handler=tmpl added by a reload; restart to load templates", "route", final.Source)
+		if s.pages == nil {
+			s.log.Error("vigil: handler=tmpl added by a reload; restart to load templates", "route", final.Source)
 			http.Error(w, "500 internal server error", http.StatusInternalServerError)
 			return
 		}
-		rt.pages.ServeHTTP(w, r)
+		s.pages.ServeHTTP(w, r)
 	default:
 		if r.Method == http.MethodPut || r.Method == http.MethodDelete {
-			rt.putDelete(w, r, final)
+			s.putDelete(w, r, final)
 			return
 		}
 		h := st.files[final.Dir]
 		if h == nil {
-			h = rt.files
+			h = s.files
 		}
 		h.ServeHTTP(w, r)
 	}
@@ -207,16 +217,16 @@ func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // putDelete serves PUT and DELETE on file routes that allow them: written
 // beside the target and renamed (201 new, 204 replaced), refused outside
 // the route's directory.
-func (rt *router) putDelete(w http.ResponseWriter, r *http.Request, rule *route.Rule) {
+func (s *Site) putDelete(w http.ResponseWriter, r *http.Request, rule *route.Rule) {
 	root := rule.Dir
 	if root == "" {
-		root = rt.putRoot
+		root = s.putRoot
 	}
 	if root == "" {
 		http.Error(w, "405 method not allowed: no writable document root", http.StatusMethodNotAllowed)
 		return
 	}
-	(&upload.PutDelete{Root: root, MaxSize: rule.Policy.BodyLimit, Logger: rt.log}).ServeHTTP(w, r)
+	(&upload.PutDelete{Root: root, MaxSize: rule.Policy.BodyLimit, Logger: s.log}).ServeHTTP(w, r)
 }
 
 type uploadKey struct{}
@@ -231,18 +241,18 @@ func Uploaded(r *http.Request) *upload.Result {
 // serveUpload receives a multipart (or raw) body into temporary files, then
 // runs the one action the rule binds (see actionName) with the result in
 // the request (see Uploaded), or, with none registered, stores the files
-// in the rule's upload directory (Config.StoreUploads). Authorization has
+// in the rule's upload directory (Options.StoreUploads). Authorization has
 // been checked before any of the body is read. The temporary files are
 // removed after the action: it must move (upload.MoveTo) what it keeps.
-func (rt *router) serveUpload(w http.ResponseWriter, r *http.Request, st *site, rule *route.Rule, clean string) {
+func (s *Site) serveUpload(w http.ResponseWriter, r *http.Request, st *snapshot, rule *route.Rule, clean string) {
 	var h http.Handler
 	name := actionName(st, rule, clean)
 	if name != "" {
-		h = rt.lookupFor(rule, name)
+		h = s.lookupFor(rule, name)
 	}
-	if h == nil && rt.storeUploads {
-		if dir := rt.uploadStore(rule); dir != "" {
-			h = rt.storeFiles(dir, rule)
+	if h == nil && s.storeUploads {
+		if dir := s.uploadStore(rule); dir != "" {
+			h = s.storeFiles(dir, rule)
 		}
 	}
 	if h == nil {
@@ -250,10 +260,10 @@ func (rt *router) serveUpload(w http.ResponseWriter, r *http.Request, st *site, 
 		if rule.Forms {
 			what = "form"
 		}
-		rt.unserved(w, r, rule, http.StatusNotFound, fmt.Sprintf("handler=upload: no %s %q registered and nowhere to store files", what, name))
+		s.unserved(w, r, rule, http.StatusNotFound, fmt.Sprintf("handler=upload: no %s %q registered and nowhere to store files", what, name))
 		return
 	}
-	res, err := rt.uploads.WithMaxParts(rule.MaxParts).Receive(w, r)
+	res, err := s.uploads.WithMaxParts(rule.MaxParts).Receive(w, r)
 	if err != nil {
 		code := upload.Status(err)
 		if code == 0 {
@@ -261,7 +271,7 @@ func (rt *router) serveUpload(w http.ResponseWriter, r *http.Request, st *site, 
 			// stalled): never an answer that looks like success.
 			code = http.StatusBadRequest
 		}
-		rt.log.Info("vigil: upload refused", "path", clean, "route", rule.Source, "status", code, "err", err)
+		s.log.Info("vigil: upload refused", "path", clean, "route", rule.Source, "status", code, "err", err)
 		http.Error(w, fmt.Sprintf("%d %s", code, http.StatusText(code)), code)
 		return
 	}
@@ -274,7 +284,7 @@ func (rt *router) serveUpload(w http.ResponseWriter, r *http.Request, st *site, 
 // exactly: a path below it never selects another action. A dispatching rule
 // (uri=/action) runs PREFIX/NAME for an action no other rule binds, so an
 // action some rule guards is reached only through that rule.
-func actionName(st *site, rule *route.Rule, clean string) string {
+func actionName(st *snapshot, rule *route.Rule, clean string) string {
 	rest := strings.Trim(strings.TrimPrefix(clean, strings.TrimSuffix(rule.Prefix, "/")), "/")
 	if !rule.Dispatch {
 		if rest != "" {
@@ -296,34 +306,34 @@ func actionName(st *site, rule *route.Rule, clean string) string {
 // changing requests on authenticated routes, cross-origin protection and the
 // session's CSRF token. It answers and returns false when the request may
 // not go on.
-func (rt *router) admit(w http.ResponseWriter, r *http.Request, rule *route.Rule) bool {
+func (s *Site) admit(w http.ResponseWriter, r *http.Request, rule *route.Rule) bool {
 	if rule.Auth == "" && len(rule.Abilities) == 0 {
 		return true
 	}
-	if rt.auth == nil {
-		rt.log.Error("vigil: route needs auth but no auth.txt is loaded", "route", rule.Source)
+	if s.auth == nil {
+		s.log.Error("vigil: route needs auth but no auth.txt is loaded", "route", rule.Source)
 		http.Error(w, "403 forbidden", http.StatusForbidden)
 		return false
 	}
 	if isUnsafe(r.Method) {
-		if err := rt.csrf.Check(r); err != nil {
+		if err := s.csrf.Check(r); err != nil {
 			http.Error(w, "403 cross-origin request refused", http.StatusForbidden)
 			return false
 		}
 	}
-	_, inSession := rt.sessions.User(r)
+	_, inSession := s.sessions.User(r)
 	if rule.Auth == "form" && !inSession {
 		if to, ok := rule.Redirect(http.StatusUnauthorized); ok {
 			http.Redirect(w, r, to, http.StatusFound)
 			return false
 		}
 	}
-	d := rt.auth.Authorize(r, rule.Auth, rule.Abilities)
+	d := s.auth.Authorize(r, rule.Auth, rule.Abilities)
 	if !d.OK() {
 		d.Write(w)
 		return false
 	}
-	if isUnsafe(r.Method) && d.Session && !rt.sessionIntent(r) {
+	if isUnsafe(r.Method) && d.Session && !s.sessionIntent(r) {
 		http.Error(w, "403 missing or wrong CSRF token", http.StatusForbidden)
 		return false
 	}
@@ -336,11 +346,11 @@ func (rt *router) admit(w http.ResponseWriter, r *http.Request, rule *route.Rule
 // an old browser sending neither must carry the session's CSRF token. Any
 // Authorization header the request carries changes nothing: the session
 // authenticated it.
-func (rt *router) sessionIntent(r *http.Request) bool {
+func (s *Site) sessionIntent(r *http.Request) bool {
 	if r.Header.Get("Sec-Fetch-Site") != "" || r.Header.Get("Origin") != "" {
 		return true
 	}
-	return rt.sessions.CheckCSRF(r)
+	return s.sessions.CheckCSRF(r)
 }
 
 func isUnsafe(method string) bool {
@@ -353,18 +363,18 @@ func isUnsafe(method string) bool {
 
 // noRoute answers a request no rule matches: 405 if rules cover the path
 // for other methods, else 404.
-func (rt *router) noRoute(w http.ResponseWriter, r *http.Request, st *site, clean string) {
+func (s *Site) noRoute(w http.ResponseWriter, r *http.Request, st *snapshot, clean string) {
 	if allow := allowedMethods(st, clean, r.TLS != nil); len(allow) > 0 {
 		w.Header().Set("Allow", strings.Join(allow, ", "))
-		rt.log.Debug("vigil: request not served", "rule", "-", "method", r.Method, "path", clean, "status", http.StatusMethodNotAllowed, "reason", "no rule for this method")
+		s.log.Debug("vigil: request not served", "rule", "-", "method", r.Method, "path", clean, "status", http.StatusMethodNotAllowed, "reason", "no rule for this method")
 		http.Error(w, "405 method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
-	rt.unserved(w, r, nil, http.StatusNotFound, "no rule matches")
+	s.unserved(w, r, nil, http.StatusNotFound, "no rule matches")
 }
 
 // allowedMethods lists the methods some rule accepts for the path.
-func allowedMethods(st *site, clean string, tls bool) []string {
+func allowedMethods(st *snapshot, clean string, tls bool) []string {
 	var out []string
 	for _, m := range []string{"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"} {
 		if len(st.rules.Lookup(m, clean, tls)) > 0 {
@@ -376,10 +386,10 @@ func allowedMethods(st *site, clean string, tls bool) []string {
 
 // redirect serves handler=redirect: to HTTPS for redirect=https, else to the
 // rule's target, with its 3xx status if it names one.
-func (rt *router) redirect(w http.ResponseWriter, r *http.Request, rule *route.Rule) {
+func (s *Site) redirect(w http.ResponseWriter, r *http.Request, rule *route.Rule) {
 	if rule.HTTPS {
 		host := hostOnly(r.Host)
-		if p := rt.httpsPort.Load(); p != nil && *p != "443" {
+		if p := s.httpsPort.Load(); p != nil && *p != "443" {
 			host = net.JoinHostPort(strings.Trim(host, "[]"), *p)
 		}
 		http.Redirect(w, r, "https://"+host+r.URL.RequestURI(), http.StatusMovedPermanently)
@@ -396,7 +406,7 @@ func (rt *router) redirect(w http.ResponseWriter, r *http.Request, rule *route.R
 			return
 		}
 	}
-	rt.unserved(w, r, rule, http.StatusNotFound, "handler=redirect without a redirect= target")
+	s.unserved(w, r, rule, http.StatusNotFound, "handler=redirect without a redirect= target")
 }
 
 // hostOnly returns the host of a Host header without a port, refusing
@@ -417,7 +427,7 @@ func hostOnly(h string) string {
 
 // options serves handler=options: OPTIONS lists the allowed methods, TRACE
 // is refused (it would echo the request, credentials included).
-func (rt *router) options(w http.ResponseWriter, r *http.Request, st *site, clean string) {
+func (s *Site) options(w http.ResponseWriter, r *http.Request, st *snapshot, clean string) {
 	if r.Method != http.MethodOptions {
 		w.Header().Set("Allow", "OPTIONS")
 		http.Error(w, "405 method not allowed", http.StatusMethodNotAllowed)
@@ -431,7 +441,7 @@ func (rt *router) options(w http.ResponseWriter, r *http.Request, st *site, clea
 // serveAction runs the one action the rule binds (see actionName): the
 // built-in login, logout and csrf, or an action the program registered; its
 // status picks the rule's redirect=STATUS@URI.
-func (rt *router) serveAction(w http.ResponseWriter, r *http.Request, st *site, rule *route.Rule, clean string) {
+func (s *Site) serveAction(w http.ResponseWriter, r *http.Request, st *snapshot, rule *route.Rule, clean string) {
 	name := actionName(st, rule, clean)
 	status := 0
 	switch name {
@@ -439,15 +449,15 @@ func (rt *router) serveAction(w http.ResponseWriter, r *http.Request, st *site, 
 		http.NotFound(w, r)
 		return
 	case "login":
-		if rt.auth == nil {
+		if s.auth == nil {
 			http.Error(w, "404 page not found", http.StatusNotFound)
 			return
 		}
-		if err := rt.csrf.Check(r); err != nil {
+		if err := s.csrf.Check(r); err != nil {
 			http.Error(w, "403 cross-origin request refused", http.StatusForbidden)
 			return
 		}
-		_, status = rt.auth.FormLogin(w, r)
+		_, status = s.auth.FormLogin(w, r)
 	case "logout":
 		// A logout changes state: POST only, from this origin, and from an
 		// old browser with the session's CSRF token (a cross-site page must
@@ -457,21 +467,21 @@ func (rt *router) serveAction(w http.ResponseWriter, r *http.Request, st *site, 
 			http.Error(w, "405 method not allowed", http.StatusMethodNotAllowed)
 			return
 		}
-		if err := rt.csrf.Check(r); err != nil {
+		if err := s.csrf.Check(r); err != nil {
 			http.Error(w, "403 cross-origin request refused", http.StatusForbidden)
 			return
 		}
-		if _, in := rt.sessions.User(r); in && !rt.sessionIntent(r) {
+		if _, in := s.sessions.User(r); in && !s.sessionIntent(r) {
 			http.Error(w, "403 missing or wrong CSRF token", http.StatusForbidden)
 			return
 		}
-		rt.sessions.Logout(w, r)
+		s.sessions.Logout(w, r)
 		status = http.StatusOK
 	case "csrf":
 		// The session's CSRF token, for pages that post forms from
 		// browsers sending neither Sec-Fetch-Site nor Origin. Same-origin
 		// scripts can read it; other origins cannot (no CORS headers).
-		tok := rt.sessions.CSRFToken(r)
+		tok := s.sessions.CSRFToken(r)
 		if tok == "" {
 			http.Error(w, "401 not logged in", http.StatusUnauthorized)
 			return
@@ -481,9 +491,9 @@ func (rt *router) serveAction(w http.ResponseWriter, r *http.Request, st *site, 
 		fmt.Fprintf(w, "{\"csrf_token\":%q}\n", tok)
 		return
 	default:
-		h := rt.lookupAction(name)
+		h := s.lookupAction(name)
 		if h == nil {
-			rt.unserved(w, r, rule, http.StatusNotFound, fmt.Sprintf("no action %q registered", name))
+			s.unserved(w, r, rule, http.StatusNotFound, fmt.Sprintf("no action %q registered", name))
 			return
 		}
 		h.ServeHTTP(w, r)
@@ -504,11 +514,11 @@ func (rt *router) serveAction(w http.ResponseWriter, r *http.Request, st *site, 
 	}
 }
 
-// newSite builds a site from rules: a file handler per distinct dir=, a CGI
+// newSnapshot builds a snapshot from rules: a file handler per distinct dir=, a CGI
 // host per cgi rule (programs in DIR/cgi-bin, DIR the rule's dir= or root),
 // a page engine of pages per handler=jst dir=.
-func newSite(rules *route.Rules, root string, pages *jstPages, log *slog.Logger, children *cgiBound) (*site, error) {
-	st := &site{rules: rules, files: map[string]http.Handler{}, cgis: map[*route.Rule]http.Handler{},
+func newSnapshot(rules *route.Rules, root string, pages *jstPages, log *slog.Logger, children *cgiBound) (*snapshot, error) {
+	st := &snapshot{rules: rules, files: map[string]http.Handler{}, cgis: map[*route.Rule]http.Handler{},
 		bound: map[string]bool{}, boundForms: map[string]bool{}, jst: map[string]*jst.Engine{},
 		guarded: rules.Guarded(), real: map[string]string{}}
 	for i := range rules.Rules {

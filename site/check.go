@@ -1,4 +1,4 @@
-package vigil
+package site
 
 import (
 	"errors"
@@ -49,15 +49,12 @@ func resolveDirs(rules *route.Rules, home string) error {
 // action nobody registered, a redirect without a target, a route needing
 // users when there are none, PUT or DELETE with no directory to write. Call
 // it after registering actions.
-func (s *Server) Check() error {
-	if s.router == nil {
-		return nil
-	}
-	st := s.router.site.Load()
+func (s *Site) Check() error {
+	st := s.snap.Load()
 	var errs []error
 	for i := range st.rules.Rules {
 		r := &st.rules.Rules[i]
-		if why := s.router.cannotWork(r, s.cfg.Root, s.cfg.Route == ""); why != "" {
+		if why := s.cannotWork(r, s.opts.Root, s.opts.Route == ""); why != "" {
 			errs = append(errs, fmt.Errorf("%s: %s", r.Source, why))
 		}
 	}
@@ -65,8 +62,8 @@ func (s *Server) Check() error {
 }
 
 // cannotWork says why rule cannot serve any request as configured, or "".
-func (rt *router) cannotWork(r *route.Rule, root string, demoUI bool) string {
-	if (r.Auth != "" || len(r.Abilities) > 0) && rt.auth == nil {
+func (s *Site) cannotWork(r *route.Rule, root string, demoUI bool) string {
+	if (r.Auth != "" || len(r.Abilities) > 0) && s.auth == nil {
 		return "needs users (auth= or abilities=) but no auth.txt is given and route.txt has no user lines"
 	}
 	switch r.Handler {
@@ -81,13 +78,13 @@ func (rt *router) cannotWork(r *route.Rule, root string, demoUI bool) string {
 		}
 	case "upload":
 		name := lastSegment(r.Prefix)
-		if rt.lookupFor(r, name) != nil {
+		if s.lookupFor(r, name) != nil {
 			return ""
 		}
-		if !rt.storeUploads {
+		if !s.storeUploads {
 			return fmt.Sprintf("handler=upload: no action %q registered (Server.Action) to hand the files to", name)
 		}
-		dir := rt.uploadStore(r)
+		dir := s.uploadStore(r)
 		if dir == "" {
 			return "handler=upload: nowhere to store the files: give the route dir= or --upload-dir"
 		}
@@ -96,7 +93,7 @@ func (rt *router) cannotWork(r *route.Rule, root string, demoUI bool) string {
 		}
 	case "action":
 		if r.Forms {
-			if r.Dispatch || rt.lookupForm(r.Action) != nil || demoUI {
+			if r.Dispatch || s.lookupForm(r.Action) != nil || demoUI {
 				return ""
 			}
 			return fmt.Sprintf("handler=action: no form %q registered (Server.Form); the vigil command has none", r.Action)
@@ -109,12 +106,12 @@ func (rt *router) cannotWork(r *route.Rule, root string, demoUI bool) string {
 		case "logout", "csrf":
 			return ""
 		case "login":
-			if rt.auth == nil {
+			if s.auth == nil {
 				return "handler=action: /action/login needs users: no auth.txt is given and route.txt has no user lines"
 			}
 			return ""
 		}
-		if rt.lookupAction(name) == nil && !demoUI {
+		if s.lookupAction(name) == nil && !demoUI {
 			return fmt.Sprintf("handler=action: no action %q registered (Server.Action); the vigil command has none but login, logout and csrf", name)
 		}
 	case "redirect":
@@ -136,40 +133,40 @@ func lastSegment(p string) string { return p[strings.LastIndexByte(p, '/')+1:] }
 // unserved answers a request that rule cannot serve with code, and logs
 // why at Debug: a route that answers 404 in silence is a configuration
 // nobody can debug.
-func (rt *router) unserved(w http.ResponseWriter, r *http.Request, rule *route.Rule, code int, reason string) {
+func (s *Site) unserved(w http.ResponseWriter, r *http.Request, rule *route.Rule, code int, reason string) {
 	source := "-"
 	if rule != nil {
 		source = rule.Source
 	}
-	rt.log.Debug("vigil: request not served", "rule", source, "method", r.Method, "path", r.URL.Path, "status", code, "reason", reason)
+	s.log.Debug("vigil: request not served", "rule", source, "method", r.Method, "path", r.URL.Path, "status", code, "reason", reason)
 	http.Error(w, fmt.Sprintf("%d %s", code, strings.ToLower(http.StatusText(code))), code)
 }
 
 // uploadStore is the directory where an upload rule without an action
-// stores files: its dir=, else Config.UploadDir; "" if neither.
-func (rt *router) uploadStore(rule *route.Rule) string {
+// stores files: its dir=, else Options.UploadDir; "" if neither.
+func (s *Site) uploadStore(rule *route.Rule) string {
 	if rule.Dir != "" {
 		return rule.Dir
 	}
-	return rt.uploadDir
+	return s.uploadDir
 }
 
 // storeFiles is the action of an upload rule that has none, with
-// Config.StoreUploads: each received file is moved into the rule's
+// Options.StoreUploads: each received file is moved into the rule's
 // directory under its client name (sanitised by package upload), replacing
 // a file of that name; the move is a rename, or a copy into a temporary file
 // there renamed over the target, so a file is never seen half-written.
-func (rt *router) storeFiles(dir string, rule *route.Rule) http.Handler {
+func (s *Site) storeFiles(dir string, rule *route.Rule) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		res := Uploaded(r)
 		if res == nil || len(res.Files) == 0 {
-			rt.unserved(w, r, rule, http.StatusBadRequest, "the upload has no file")
+			s.unserved(w, r, rule, http.StatusBadRequest, "the upload has no file")
 			return
 		}
 		var b strings.Builder
 		for _, f := range res.Files {
 			if f.Size == 0 {
-				rt.unserved(w, r, rule, http.StatusBadRequest, "an uploaded file is empty: "+f.ClientName)
+				s.unserved(w, r, rule, http.StatusBadRequest, "an uploaded file is empty: "+f.ClientName)
 				return
 			}
 		}
@@ -180,11 +177,11 @@ func (rt *router) storeFiles(dir string, rule *route.Rule) http.Handler {
 			}
 			dst := filepath.Join(dir, name)
 			if err := upload.MoveTo(f, dst); err != nil {
-				rt.log.Error("vigil: storing an upload failed", "rule", rule.Source, "file", dst, "err", err)
+				s.log.Error("vigil: storing an upload failed", "rule", rule.Source, "file", dst, "err", err)
 				http.Error(w, "500 could not store the file", http.StatusInternalServerError)
 				return
 			}
-			rt.log.Info("vigil: upload stored", "rule", rule.Source, "file", dst, "bytes", f.Size, "sha256", f.SHA256)
+			s.log.Info("vigil: upload stored", "rule", rule.Source, "file", dst, "bytes", f.Size, "sha256", f.SHA256)
 			fmt.Fprintf(&b, "<li><code>%s</code>: %d bytes, SHA-256 <code>%s</code></li>", html.EscapeString(name), f.Size, f.SHA256)
 		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")

@@ -1,4 +1,4 @@
-package vigil
+package site
 
 import (
 	"errors"
@@ -9,18 +9,18 @@ import (
 )
 
 // serveForm runs the form a /goform rule binds (see actionName), registered
-// with Server.Form, with the request's fields parsed first as GoAhead's
+// with Site.Form, with the request's fields parsed first as GoAhead's
 // websGetVar sees them: the query and a urlencoded body, the body bounded
 // by the rule's limit-body (httpd's reader stops it there: 413).
-func (rt *router) serveForm(w http.ResponseWriter, r *http.Request, st *site, rule *route.Rule, clean string) {
+func (s *Site) serveForm(w http.ResponseWriter, r *http.Request, st *snapshot, rule *route.Rule, clean string) {
 	name := actionName(st, rule, clean)
 	if name == "" {
-		rt.unserved(w, r, rule, http.StatusNotFound, "no form at this path")
+		s.unserved(w, r, rule, http.StatusNotFound, "no form at this path")
 		return
 	}
-	h := rt.lookupForm(name)
+	h := s.lookupForm(name)
 	if h == nil {
-		rt.unserved(w, r, rule, http.StatusNotFound, "no form "+name+" registered (Server.Form)")
+		s.unserved(w, r, rule, http.StatusNotFound, "no form "+name+" registered (Server.Form)")
 		return
 	}
 	if err := r.ParseForm(); err != nil {
@@ -29,26 +29,26 @@ func (rt *router) serveForm(w http.ResponseWriter, r *http.Request, st *site, ru
 			http.Error(w, "413 request body too large", http.StatusRequestEntityTooLarge)
 			return
 		}
-		rt.unserved(w, r, rule, http.StatusBadRequest, "form fields: "+err.Error())
+		s.unserved(w, r, rule, http.StatusBadRequest, "form fields: "+err.Error())
 		return
 	}
 	h.ServeHTTP(w, r)
 }
 
 // lookupForm returns the form registered as name, or nil.
-func (rt *router) lookupForm(name string) http.Handler {
-	rt.mu.RLock()
-	defer rt.mu.RUnlock()
-	return rt.forms[name]
+func (s *Site) lookupForm(name string) http.Handler {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.forms[name]
 }
 
 // lookupFor returns the handler rule runs as name: a form on a /goform
 // rule (route.Rule.Forms), an action elsewhere.
-func (rt *router) lookupFor(rule *route.Rule, name string) http.Handler {
+func (s *Site) lookupFor(rule *route.Rule, name string) http.Handler {
 	if rule.Forms {
-		return rt.lookupForm(name)
+		return s.lookupForm(name)
 	}
-	return rt.lookupAction(name)
+	return s.lookupAction(name)
 }
 
 // FormVar returns the form field name of r as GoAhead's websGetVar(wp, name,

@@ -1,6 +1,6 @@
 //go:build nocgi
 
-package vigil
+package site
 
 import (
 	"os"
@@ -14,7 +14,7 @@ func TestNoCGI(t *testing.T) {
 		dir := t.TempDir()
 		route := filepath.Join(dir, "route.txt")
 		os.WriteFile(route, []byte("route uri=/cgi-bin handler=cgi\nroute uri=/\n"), 0o644)
-		_, err := New(Config{Root: dir, Route: route})
+		_, err := New(Options{Root: dir, Route: route})
 		if err == nil || !strings.Contains(err.Error(), "cgi: not built in (built with -tags nocgi)") ||
 			!strings.Contains(err.Error(), "route.txt:1") {
 			t.Fatalf("New: %v, want the nocgi error at route.txt:1", err)

@@ -1,6 +1,6 @@
 //go:build notmpl
 
-package vigil
+package site
 
 import (
 	"os"
@@ -14,7 +14,7 @@ func TestNoTmpl(t *testing.T) {
 		dir := t.TempDir()
 		route := filepath.Join(dir, "route.txt")
 		os.WriteFile(route, []byte("route uri=/\nroute uri=/pages handler=tmpl\n"), 0o644)
-		_, err := New(Config{Root: dir, Route: route})
+		_, err := New(Options{Root: dir, Route: route})
 		if err == nil || !strings.Contains(err.Error(), "tmpl: not built in (built with -tags notmpl)") ||
 			!strings.Contains(err.Error(), "route.txt:2") {
 			t.Fatalf("New: %v, want the notmpl error at route.txt:2", err)
@@ -24,7 +24,7 @@ func TestNoTmpl(t *testing.T) {
 		dir := t.TempDir()
 		route := filepath.Join(dir, "route.txt")
 		os.WriteFile(route, []byte("route uri=/\n"), 0o644)
-		if _, err := New(Config{Root: dir, Route: route}); err != nil {
+		if _, err := New(Options{Root: dir, Route: route}); err != nil {
 			t.Fatalf("New: %v", err)
 		}
 	})

@@ -1,4 +1,4 @@
-package vigil
+package site
 
 import (
 	"fmt"
@@ -8,19 +8,18 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/vigilhttp/vigil/demo"
 	"github.com/vigilhttp/vigil/jst"
 	"github.com/vigilhttp/vigil/route"
 	"github.com/vigilhttp/vigil/static"
 )
 
 // jstPages holds what the handler=jst rules render with: the functions
-// bound with Server.JST and one jst.Engine per directory pages come from.
+// bound with Site.JST and one jst.Engine per directory pages come from.
 // Engines outlive a reload (which Resets them, so every page is parsed
 // again), and each has every bound function.
 type jstPages struct {
 	// content opens the tree of the rules without dir=: the document
-	// root, Config.FS or the demo UI; nil when there is none (the server
+	// root, Options.FS or the demo UI; nil when there is none (the server
 	// serves a Handler). Called once, for the first such rule.
 	content func() (fs.FS, error)
 	log     *slog.Logger
@@ -98,49 +97,18 @@ func (p *jstPages) reset() {
 // governed connection (jst.Engine.Serve); a script error is a 500 and a
 // "file:line: message" log line, or GoAhead's inline text with
 // errors=inline.
-func (rt *router) serveJST(w http.ResponseWriter, r *http.Request, st *site, rule *route.Rule, clean string) {
+func (s *Site) serveJST(w http.ResponseWriter, r *http.Request, st *snapshot, rule *route.Rule, clean string) {
 	e := st.jst[rule.Dir]
 	name := strings.TrimPrefix(clean, "/")
 	if e == nil || name == "" || strings.HasSuffix(name, "/") {
-		rt.unserved(w, r, rule, http.StatusNotFound, "handler=jst: no page at this path")
+		s.unserved(w, r, rule, http.StatusNotFound, "handler=jst: no page at this path")
 		return
 	}
 	for seg := range strings.SplitSeq(name, "/") {
 		if strings.HasPrefix(seg, ".") {
-			rt.unserved(w, r, rule, http.StatusNotFound, "handler=jst: a path segment starting with . is never served")
+			s.unserved(w, r, rule, http.StatusNotFound, "handler=jst: a path segment starting with . is never served")
 			return
 		}
 	}
 	e.Serve(w, r, name, jst.Mode{EscapeHTML: rule.EscapeHTML, InlineErrors: rule.InlineErrors})
-}
-
-// bindDemo binds the functions the demo UI's network.asp calls, in the
-// style of Ralink SDK firmware: getCfgGeneral(type, name) and
-// getCfgZero(type, name) (type 1 writes the setting, 0 returns it;
-// getCfgZero gives "0" for an empty one), and ASUSWRT's sysinfo(name).
-func bindDemo(p *jstPages) {
-	cfg := func(zero bool) jst.Func {
-		return func(c *jst.Call) error {
-			v, _ := demo.Setting(c.Arg(1))
-			if zero && v == "" {
-				v = "0"
-			}
-			if c.Arg(0) == "1" {
-				_, err := c.WriteString(v)
-				return err
-			}
-			c.Return(v)
-			return nil
-		}
-	}
-	p.define("getCfgGeneral", cfg(false))
-	p.define("getCfgZero", cfg(true))
-	p.define("sysinfo", func(c *jst.Call) error {
-		v, ok := demo.SysInfo(c.Arg(0))
-		if !ok {
-			return fmt.Errorf("no such fact %q", c.Arg(0))
-		}
-		_, err := c.WriteString(v)
-		return err
-	})
 }

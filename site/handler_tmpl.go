@@ -1,6 +1,6 @@
 //go:build !notmpl
 
-package vigil
+package site
 
 import (
 	"io/fs"

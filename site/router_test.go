@@ -1,4 +1,4 @@
-package vigil
+package site
 
 import (
 	"net/http"
@@ -6,20 +6,24 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/vigilhttp/vigil/static"
 )
 
-// The router's white-box tests: it is reached without a listener.
-
-// newRouted builds a Server, not started, of the route.txt text routes in
-// front of a fresh document root.
-func newRouted(t *testing.T, routes string) *Server {
+// newSite builds a Site from the route.txt text routes, in front of a file
+// server of a fresh document root.
+func newSite(t *testing.T, routes string) *Site {
 	t.Helper()
 	dir := t.TempDir()
 	route := filepath.Join(dir, "route.txt")
 	if err := os.WriteFile(route, []byte(routes), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	s, err := New(Config{Root: dir, Route: route})
+	fsys, err := static.Dir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(Options{Root: dir, Route: route, Content: static.New(fsys, static.Options{})})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,7 +39,7 @@ func (w nopWriter) Write(p []byte) (int, error) { return len(p), nil }
 func (w nopWriter) WriteHeader(int)             {}
 
 func TestRouterAllocs(t *testing.T) {
-	s := newRouted(t, "route uri=/action handler=continue\nroute uri=/action/tiny handler=continue methods=GET\n"+
+	s := newSite(t, "route uri=/action handler=continue\nroute uri=/action/tiny handler=continue methods=GET\n"+
 		"route uri=/action handler=action\nroute uri=/\n")
 	served := 0
 	if err := s.Action("tiny", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -48,7 +52,7 @@ func TestRouterAllocs(t *testing.T) {
 	w := nopWriter{h: http.Header{}}
 	// Two handler=continue rules and the handling rule: the chain of a
 	// request is found without building it on the heap.
-	if n := testing.AllocsPerRun(100, func() { s.router.ServeHTTP(w, r) }); n != 0 {
+	if n := testing.AllocsPerRun(100, func() { s.ServeHTTP(w, r) }); n != 0 {
 		t.Errorf("router: %v allocations per request, want 0", n)
 	}
 	if served == 0 {
@@ -59,9 +63,8 @@ func TestRouterAllocs(t *testing.T) {
 // Item 12 of issue 14: redirect=https keeps an IPv6 literal host in one
 // pair of brackets.
 func TestRedirectHTTPSKeepsIPv6Brackets(t *testing.T) {
-	s := newRouted(t, "route uri=/ protocol=http redirect=https handler=redirect\n")
-	port := "8443"
-	s.router.httpsPort.Store(&port)
+	s := newSite(t, "route uri=/ protocol=http redirect=https handler=redirect\n")
+	s.SetHTTPSPort("8443")
 	for host, want := range map[string]string{
 		"[::1]:8080":         "https://[::1]:8443/x?y=1",
 		"[fe80::1]":          "https://[fe80::1]:8443/x?y=1",
@@ -72,9 +75,21 @@ func TestRedirectHTTPSKeepsIPv6Brackets(t *testing.T) {
 		r := httptest.NewRequest("GET", "http://x/x?y=1", nil)
 		r.Host = host
 		w := httptest.NewRecorder()
-		s.router.ServeHTTP(w, r)
+		s.ServeHTTP(w, r)
 		if got := w.Header().Get("Location"); w.Code != 301 || got != want {
 			t.Errorf("Host %s: %d %q, want 301 %q", host, w.Code, got, want)
 		}
+	}
+}
+
+func TestSetHTTPSPortKeepsTheFirst(t *testing.T) {
+	s := newSite(t, "route uri=/ protocol=http redirect=https handler=redirect\n")
+	s.SetHTTPSPort("8443")
+	s.SetHTTPSPort("9443")
+	r := httptest.NewRequest("GET", "http://x/", nil)
+	w := httptest.NewRecorder()
+	s.ServeHTTP(w, r)
+	if got := w.Header().Get("Location"); got != "https://x:8443/" {
+		t.Errorf("Location %q, want the first https listener's port: https://x:8443/", got)
 	}
 }

@@ -1,4 +1,4 @@
-package vigil
+package site
 
 import (
 	"errors"
@@ -19,7 +19,7 @@ import (
 // .gz sibling of a file, and for a path ending in .gz the file it
 // compresses. So "route uri=/ extensions=cfg auth=basic" guards /x.cfg.gz
 // and a /dir/ whose index is guarded as well. The final rule stays last.
-func servedGuards(st *site, chain []*route.Rule, method, clean string, tls bool) []*route.Rule {
+func servedGuards(st *snapshot, chain []*route.Rule, method, clean string, tls bool) []*route.Rule {
 	var room [8]*route.Rule
 	var alt []*route.Rule
 	switch {
@@ -49,9 +49,9 @@ func servedGuards(st *site, chain []*route.Rule, method, clean string, tls bool)
 // rule guards (or one outside the document root): it logs why at Debug and
 // reports false (the caller answers 404). symlinks=follow on the rule skips
 // this.
-func (rt *router) linksStay(r *http.Request, st *site, chain []*route.Rule, clean string) bool {
+func (s *Site) linksStay(r *http.Request, st *snapshot, chain []*route.Rule, clean string) bool {
 	final := chain[len(chain)-1]
-	if final.Dir == "" && rt.fileRoot == "" {
+	if final.Dir == "" && s.fileRoot == "" {
 		return true // an fs.FS: no links
 	}
 	real, ok := st.real[final.Dir]
@@ -101,20 +101,20 @@ func (rt *router) linksStay(r *http.Request, st *site, chain []*route.Rule, clea
 			}
 		}
 		if err != nil {
-			rt.log.Debug("vigil: symbolic link refused", "path", clean, "route", final.Source, "err", err)
+			s.log.Debug("vigil: symbolic link refused", "path", clean, "route", final.Source, "err", err)
 			return false
 		}
 		relT, err := filepath.Rel(real, target)
 		if err != nil || relT == ".." || strings.HasPrefix(relT, ".."+string(filepath.Separator)) {
-			rt.log.Debug("vigil: symbolic link refused: its target is outside the document root", "path", clean, "route", final.Source)
+			s.log.Debug("vigil: symbolic link refused: its target is outside the document root", "path", clean, "route", final.Source)
 			return false
 		}
 		tpath := "/" + filepath.ToSlash(relT)
 		if relT == "." {
 			tpath = "/"
 		}
-		if !rt.sameRules(st, chain, r, tpath) {
-			rt.log.Debug("vigil: symbolic link refused: its target is under other rules (symlinks=follow allows it)",
+		if !s.sameRules(st, chain, r, tpath) {
+			s.log.Debug("vigil: symbolic link refused: its target is under other rules (symlinks=follow allows it)",
 				"path", clean, "target", tpath, "route", final.Source)
 			return false
 		}
@@ -124,7 +124,7 @@ func (rt *router) linksStay(r *http.Request, st *site, chain []*route.Rule, clea
 
 // sameRules reports whether the URL path target lies under the final rule of
 // chain and gets no guard that chain lacks.
-func (rt *router) sameRules(st *site, chain []*route.Rule, r *http.Request, target string) bool {
+func (s *Site) sameRules(st *snapshot, chain []*route.Rule, r *http.Request, target string) bool {
 	final := chain[len(chain)-1]
 	if !route.Covers(final.Prefix, target) {
 		return false

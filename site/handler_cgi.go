@@ -1,6 +1,6 @@
 //go:build !nocgi
 
-package vigil
+package site
 
 import (
 	"log/slog"
@@ -14,18 +14,18 @@ import (
 // nocgi.
 const cgiBuilt = true
 
-// cgiBound bounds the CGI children of a whole Server (every handler=cgi
+// cgiBound bounds the CGI children of a whole Site (every handler=cgi
 // rule, across reloads) together.
 type cgiBound = cgi.Slots
 
-// maxCGIChildren is the bound on a Server's CGI children running at once.
+// maxCGIChildren is the bound on a Site's CGI children running at once.
 const maxCGIChildren = 32
 
 func newCGIBound() *cgiBound { return cgi.NewSlots(maxCGIChildren) }
 
 // newCGI returns the CGI host of a handler=cgi rule: programs in
 // dir/cgi-bin, mounted at prefix, each run bounded by runTimeout, its
-// children bounded with the Server's others by bound.
+// children bounded with the Site's others by bound.
 func newCGI(dir, prefix string, runTimeout time.Duration, log *slog.Logger, bound *cgiBound) (http.Handler, error) {
 	return cgi.New(cgi.Options{Dir: dir, Prefix: prefix, RunTimeout: runTimeout, Logger: log, Children: bound}), nil
 }

@@ -1,6 +1,6 @@
 //go:build nocgi
 
-package vigil
+package site
 
 import (
 	"errors"
