@@ -11,12 +11,15 @@ import (
 	"github.com/vigilhttp/vigil/jst"
 	"github.com/vigilhttp/vigil/live"
 	"github.com/vigilhttp/vigil/site"
-	"github.com/vigilhttp/vigil/tlsconf"
 	"github.com/vigilhttp/vigil/upload"
 )
 
 // The embedding API of the route.txt site (package site): what a program
 // registers for its routes, and Reload and Check.
+
+// DefaultRealm is the authentication realm when Config names none:
+// GoAhead's compiled-in realm, so that its MD5 hashes verify.
+const DefaultRealm = auth.DefaultRealm
 
 // Reload re-reads the TLS certificate files and the route and auth files,
 // and swaps them in whole. On any error nothing changes: the old routes and
@@ -167,38 +170,3 @@ func Uploaded(r *http.Request) *upload.Result { return site.Uploaded(r) }
 // limit-body; elsewhere FormVar parses them (http.Request.ParseForm) and
 // an unreadable body counts as no fields.
 func FormVar(r *http.Request, name, def string) string { return site.FormVar(r, name, def) }
-
-// DefaultRealm is GoAhead's compiled-in realm, so that its MD5 hashes verify.
-const DefaultRealm = auth.DefaultRealm
-
-// SetPassword adds or replaces user's line in the auth.txt at path (created
-// 0600 if missing), with a hash of password made by cipher: "bcrypt" (the
-// default), "md5" (GoAhead's HA1 of user:realm:password, which digest
-// authentication needs) or "blowfish" (GoAhead's BF1 format).
-func SetPassword(path, cipher, realm, user, password string, roles []string) error {
-	if realm == "" {
-		realm = DefaultRealm
-	}
-	h, err := auth.MakePassword(cipher, user, realm, password)
-	if err != nil {
-		return fmt.Errorf("vigil: passwd: %w", err)
-	}
-	if err := auth.SetUser(path, user, h, roles); err != nil {
-		return fmt.Errorf("vigil: passwd: %w", err)
-	}
-	return nil
-}
-
-// TLSFingerprint returns the SHA-256 fingerprint, as browsers show it, of
-// the certificate in certFile or, if certFile is empty, of the device
-// certificate in selfSignedDir (made there if missing).
-func TLSFingerprint(certFile, selfSignedDir string) (string, error) {
-	if certFile != "" {
-		return tlsconf.Fingerprint(certFile)
-	}
-	c, err := tlsconf.Load(tlsconf.Options{SelfSignedDir: selfSignedDir})
-	if err != nil {
-		return "", err
-	}
-	return c.Fingerprint(), nil
-}

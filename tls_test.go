@@ -14,6 +14,7 @@ import (
 
 	"github.com/vigilhttp/vigil"
 	"github.com/vigilhttp/vigil/httpd"
+	"github.com/vigilhttp/vigil/tlsconf"
 )
 
 func TestHTTPS(t *testing.T) {
@@ -56,9 +57,13 @@ func TestHTTPS(t *testing.T) {
 		if resp.ProtoMajor != wantMajor || !strings.Contains(strings.ToLower(string(b)), "<html") {
 			t.Errorf("got %s %d, want the demo UI over HTTP/%d", resp.Proto, resp.StatusCode, wantMajor)
 		}
-		fp, err := vigil.TLSFingerprint("", dir)
-		if err != nil || len(fp) != 95 {
-			t.Errorf("fingerprint %q, %v", fp, err)
+		// What "vigil cert --tls-self-signed DIR" prints.
+		certs, err := tlsconf.Load(tlsconf.Options{SelfSignedDir: dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fp := certs.Fingerprint(); len(fp) != 95 {
+			t.Errorf("fingerprint %q", fp)
 		}
 		if srv.Governor().Stats().Accepted == 0 {
 			t.Error("the TLS connection was not governed")
