@@ -130,40 +130,70 @@ func TestImportRules(t *testing.T) {
 
 // transitiveBanned lists, for a package and everything it imports
 // (`go list -deps`, non-test files), packages that must not be among them:
-// an import rule that holds only for direct imports is not a rule.
+// an import rule that holds only for direct imports is not a rule. "*" is
+// every package of the module but those of attackers: faultkit itself, the
+// commands that attack (cmd/vigil's hangcheck, bench/), test helpers.
 var transitiveBanned = map[string][]string{
 	"governor": {"net/http", module + "/"},
 	"route":    {module + "/"},
 	"jst":      {"text/template", "html/template"},
-	".":        {module + "/faultkit", "net/http/httptest", "testing"},
-	"site":     {module, module + "/faultkit", "net/http/httptest", "testing"},
-	"httpd":    {module + "/faultkit", "net/http/httptest", "testing"},
-	"status":   {module + "/faultkit", "net/http/httptest", "testing"},
+	"site":     {module},
+	"*":        {module + "/faultkit", "net/http/httptest", "testing"},
 }
 
-func TestImportRulesTransitive(t *testing.T) {
+// attackers may depend on faultkit; faultkit/faulttest, a helper for
+// tests, on testing too.
+var attackers = []string{"faultkit", "faultkit/faulttest", "cmd/vigil", "bench/"}
+
+// goList runs go list with args and returns its output's fields.
+func goList(t *testing.T, args ...string) []string {
+	t.Helper()
 	gobin, err := exec.LookPath("go")
 	if err != nil {
 		gobin = filepath.Join(runtime.GOROOT(), "bin", "go")
 	}
-	for pkg, banned := range transitiveBanned {
-		out, err := exec.Command(gobin, "list", "-deps", "-f", "{{.ImportPath}}", "./"+pkg).Output()
-		if err != nil {
-			t.Fatalf("go list -deps ./%s: %v", pkg, err)
-		}
-		self := module
-		if pkg != "." {
-			self += "/" + pkg
-		}
-		for _, dep := range strings.Fields(string(out)) {
-			if dep == self {
-				continue
-			}
-			for _, b := range banned {
-				if dep == b || strings.HasSuffix(b, "/") && strings.HasPrefix(dep, b) {
-					t.Errorf("package %s depends on %s (transitively): not allowed", pkg, dep)
-				}
+	out, err := exec.Command(gobin, append([]string{"list"}, args...)...).Output()
+	if err != nil {
+		t.Fatalf("go list %v: %v", args, err)
+	}
+	return strings.Fields(string(out))
+}
+
+// banned reports the deps of pkg that rules forbid.
+func banned(pkg string, deps, rules []string) []string {
+	var bad []string
+	for _, dep := range deps {
+		for _, b := range rules {
+			if dep != pkg && (dep == b || strings.HasSuffix(b, "/") && strings.HasPrefix(dep, b)) {
+				bad = append(bad, dep)
 			}
 		}
 	}
+	return bad
+}
+
+func TestImportRulesTransitive(t *testing.T) {
+	// One line per package: its import path, then everything it depends on.
+	lines := goList(t, "-f", "{{.ImportPath}}:{{join .Deps \",\"}}", "./...")
+	for _, line := range lines {
+		path, list, _ := strings.Cut(line, ":")
+		deps := strings.Split(list, ",")
+		rel := strings.TrimPrefix(strings.TrimPrefix(path, module), "/")
+		if rel == "" {
+			rel = "."
+		}
+		rules := transitiveBanned[rel]
+		if !slices.ContainsFunc(attackers, func(a string) bool { return rel == a || strings.HasSuffix(a, "/") && strings.HasPrefix(rel, a) }) {
+			rules = append(rules, transitiveBanned["*"]...)
+		}
+		for _, dep := range banned(path, deps, rules) {
+			t.Errorf("package %s depends on %s (transitively): not allowed", rel, dep)
+		}
+	}
+	t.Run("the device build of cmd/vigil carries no attack code and no test code", func(t *testing.T) {
+		deps := goList(t, "-tags", "nohangcheck", "-deps", "./cmd/vigil")
+		for _, dep := range banned(module+"/cmd/vigil", deps, transitiveBanned["*"]) {
+			t.Errorf("cmd/vigil -tags nohangcheck depends on %s", dep)
+		}
+	})
 }
