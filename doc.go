@@ -5,7 +5,11 @@
 //
 // Arrows point down only:
 //
-//	cmd/vigil → vigil → {site, config, httpd, status} → features → governor
+//	cmd/vigil → config → vigil → {site, status} → httpd → governor
+//	                               site → features (auth, static, jst, live, …)
+//
+// vigil and site import httpd and the features directly too; the governor,
+// route and most features are leaves.
 //
 // The governor (package governor) sits at the bottom and imports nothing of
 // ours, not even net/http. It is the only component that sees every
@@ -53,26 +57,41 @@
 // (static), PUT and DELETE and uploads (upload), templates (tmpl), GoAhead
 // JST/ASP pages (jst), CGI (cgi), actions and GoAhead 2.x /goform forms,
 // WebSocket and server-sent event endpoints (live: alive by pong and by
-// acknowledged writes, never by a total time), redirects. TLS listeners
-// take their certificates from
-// tlsconf. The admin endpoint serves package status (the live table,
-// handlers in flight, metrics, pprof) on a governed listener of its own.
-// cmd/vigil is the one binary; it reads vigil.conf through package config.
+// acknowledged writes, never by a total time), redirects. TLS listeners take
+// their certificates from tlsconf. The admin endpoint serves package status
+// (the live table, handlers in flight, metrics, pprof) on a governed
+// listener of its own.
 //
-// One request's way down: a governed listener admits the connection
-// (caps, eviction) and returns a governor.Conn; net/http parses it (TLS
-// and, by ALPN, HTTP/2 on top); httpd tells the Conn where the exchange is
-// (or opens a governor.Stream per HTTP/2 request), bounds the body, the
-// response and the handler; the site's router resolves the rule chain from
-// one site snapshot; the handler runs. Every wait on the peer on that way is
-// a rule of the governor's, judged by progress.
+// One request's way down:
 //
-// Package faultkit reproduces the faults (cable pull in a network namespace,
-// zero window, slowloris, slow body, reset mid-body, HTTP/2 floods, over
-// HTTP/1.1, TLS and HTTP/2) for tests and for the hangcheck command;
-// serving code never imports it, and a device build (-tags nohangcheck)
-// leaves hangcheck out. deps_test.go enforces these import rules,
-// transitively.
+//	listener  governor.Listener admits the connection (caps, eviction, a
+//	          fast 503) and returns a governor.Conn
+//	governor  bounds every read and write on it by its phase's rule
+//	          (header, body, response, idle), judged by progress
+//	httpd     net/http parses it (TLS and, by ALPN, HTTP/2 on top); httpd
+//	          tells the Conn where the exchange is, or opens a
+//	          governor.Stream per HTTP/2 request, and bounds the body, the
+//	          response and the handler with the route's policy
+//	site      resolves the rule chain from one site snapshot: auth, then
+//	          the rule's handler
+//	handler   files, uploads, JST, CGI, actions, WebSocket, ...
+//
+// Package config declares every setting once (config.Settings: key, type,
+// default, unit, doc, the phase it bounds, the options it reaches); the
+// serve flags, the vigil.conf keys, vigil.conf.example and the README's
+// table derive from it, and its tests check it against Config and the
+// packages' options. cmd/vigil is the one binary: it takes its flags and
+// vigil.conf from config, its password and certificate commands from auth
+// and tlsconf, and assembles a Server.
+//
+// Package faultkit owns every fault scenario (cable pull in a network
+// namespace, many at once, zero window, slowloris, slow body, reset
+// mid-body and mid-response, floods from many source addresses, HTTP/2
+// attacks, the replay set of bad inputs; over HTTP/1.1, TLS and HTTP/2) for
+// tests, for the hangcheck command and for bench/attack, which only pick
+// targets, call it and print. Serving code never depends on it, and the
+// device build (-tags nohangcheck) compiles no hangcheck file.
+// deps_test.go enforces these import rules, transitively.
 //
 // Build tags leave optional parts out for the smallest devices (README,
 // "Small devices"): nometrics and nopprof (package status), nocgi (a
