@@ -109,6 +109,26 @@ func (f *File) Apply(cfg *vigil.Config, cmd *Command, skip func(key string) bool
 	}
 }
 
+// CheckNegative refuses a negative duration or size (a rate may be
+// negative: none), naming its flag: the command line's values are checked
+// here, the file's as they are parsed.
+func CheckNegative(cfg *vigil.Config, cmd *Command) error {
+	for _, s := range Settings {
+		if s.Kind != Duration && s.Kind != Size {
+			continue
+		}
+		v := s.field(cfg, cmd)
+		if v.Int() < 0 {
+			zero := "the default"
+			if strings.HasPrefix(s.DefaultString(), "0 (") {
+				zero = "none"
+			}
+			return fmt.Errorf("--%s %s: must not be negative (0 means %s)", s.Key, format(v.Interface()), zero)
+		}
+	}
+	return nil
+}
+
 // Flags defines a flag for every setting on flags, setting cfg's and cmd's
 // fields, each starting at its default (a list starts empty: the first
 // value given replaces the default).

@@ -130,6 +130,9 @@ func TestFlagErrors(t *testing.T) {
 		{"an unknown flag suggests the nearest", []string{"serve", "--stal-timeout", "3s"}, "unknown flag --stal-timeout: did you mean --stall-timeout? (vigil serve --help lists them)"},
 		{"a flag without its value says so", []string{"serve", "--listen"}, "--listen needs a value"},
 		{"an integer flag wants a number", []string{"serve", "--max-conns", "many"}, "--max-conns many: want a whole number"},
+		{"a size takes a unit, and its error says so", []string{"serve", "--body-limit", "big"}, "--body-limit big: want bytes, a whole number or with a unit"},
+		{"a negative size is refused by its flag", []string{"serve", "--body-limit", "-5"}, "--body-limit -5: must not be negative (0 means the default)"},
+		{"a boolean flag says how to write it", []string{"serve", "--admin-remote=maybe"}, "--admin-remote=maybe: want --admin-remote or --admin-remote=false"},
 		{"conns takes a flag error the same way", []string{"conns", "--watch", "1"}, "--watch 1: a duration needs a unit, e.g. 1s"},
 	}
 	for _, tt := range tests {

@@ -53,6 +53,14 @@ func flagError(flags *flag.FlagSet, err error) string {
 	if name, ok := strings.CutPrefix(msg, "flag needs an argument: -"); ok {
 		return fmt.Sprintf("--%s needs a value (e.g. --%s %s)", name, name, example(flags.Lookup(name)))
 	}
+	// invalid boolean value "V" for -NAME: REASON
+	if rest, ok := strings.CutPrefix(msg, "invalid boolean value "); ok {
+		if val, err := strconv.QuotedPrefix(rest); err == nil {
+			v, _ := strconv.Unquote(val)
+			name, _, _ := strings.Cut(strings.TrimPrefix(rest[len(val):], " for -"), ":")
+			return fmt.Sprintf("--%s=%s: want --%s or --%s=false", name, v, name, name)
+		}
+	}
 	// invalid value "V" for flag -NAME: REASON
 	if rest, ok := strings.CutPrefix(msg, "invalid value "); ok {
 		if val, err := strconv.QuotedPrefix(rest); err == nil {
@@ -81,7 +89,9 @@ func valueError(fl *flag.Flag, v, reason string) string {
 			return fmt.Sprintf("--%s %s: a duration needs a unit, e.g. %ss", fl.Name, v, v)
 		}
 		return fmt.Sprintf("--%s %s: not a duration; write e.g. 30s, 500ms or 2m", fl.Name, v)
-	case int, int64, uint, uint64:
+	case int64: // a size
+		return fmt.Sprintf("--%s %s: want bytes, a whole number or with a unit, e.g. --%s %s", fl.Name, v, fl.Name, example(fl))
+	case int, uint, uint64:
 		return fmt.Sprintf("--%s %s: want a whole number, e.g. --%s %s", fl.Name, v, fl.Name, example(fl))
 	case bool:
 		return fmt.Sprintf("--%s=%s: want --%s or --%s=false", fl.Name, v, fl.Name, fl.Name)

@@ -160,21 +160,8 @@ func checkServe(cfg *vigil.Config, o *config.Command, logger *slog.Logger) error
 	if err := checkTLS(cfg); err != nil {
 		return err
 	}
-	for _, d := range []struct {
-		flag string
-		v    time.Duration
-	}{
-		{"header-timeout", cfg.HeaderTimeout}, {"stall-timeout", cfg.StallTimeout},
-		{"transfer-timeout", cfg.TransferTimeout}, {"idle-timeout", cfg.IdleTimeout},
-		{"handler-timeout", cfg.HandlerTimeout}, {"shutdown-timeout", cfg.ShutdownTimeout},
-		{"hsts", cfg.HSTS},
-	} {
-		if d.v < 0 {
-			return usageError{fmt.Sprintf("--%s %v: must not be negative (0 means the default)", d.flag, d.v)}
-		}
-	}
-	if cfg.MinRate < 0 {
-		return usageError{fmt.Sprintf("--min-rate %d: must not be negative (0 means none)", cfg.MinRate)}
+	if err := config.CheckNegative(cfg, o); err != nil {
+		return usageError{err.Error()}
 	}
 	switch a := cfg.Admin; {
 	case a == "off":
