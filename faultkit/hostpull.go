@@ -40,7 +40,6 @@ func (tg Target) cablePull(ctx context.Context, name string, o RunOptions) (out 
 		return out, err
 	}
 	defer c.Close()
-	tcp, _ := TCP(c)
 	var what string
 	var h *H2Client // h2: it keeps the connection's state until the watch ends
 	if tg.Mode == H2 {
@@ -54,6 +53,19 @@ func (tg Target) cablePull(ctx context.Context, name string, o RunOptions) (out 
 	if err != nil {
 		return out, err
 	}
+	var release func()
+	if h != nil {
+		release = func() { h.Close() } // the late check reads the connection itself
+	}
+	return tg.cutAndWatch(ctx, c, what, release)
+}
+
+// cutAndWatch pulls the cable of c, a connection in the state what says,
+// and watches what the target does (watchCut; for a remote target still
+// holding it at the cap, a late check); release, if set, is called when the
+// watch ends. The cut is removed whatever happens, and c is reset.
+func (tg Target) cutAndWatch(ctx context.Context, c net.Conn, what string, release func()) (out Outcome, err error) {
+	tcp, _ := TCP(c)
 	cut, err := CutHere(ctx, c)
 	if err != nil {
 		return out, err
@@ -63,8 +75,8 @@ func (tg Target) cablePull(ctx context.Context, name string, o RunOptions) (out 
 		err = errors.Join(err, cut.Restore(ctx))
 	}()
 	w := watchCut(ctx, cut, IsLocal(cut.Remote.Addr()))
-	if h != nil {
-		h.Close() // the late check reads the connection itself
+	if release != nil {
+		release()
 	}
 	// At the cap (not on Ctrl-C), ask a remote target whether it still
 	// holds the connection.

@@ -428,24 +428,7 @@ func (tg Target) wsIdlePull(ctx context.Context, c net.Conn, path string) (out O
 	}
 	c.SetDeadline(time.Time{})
 	what := fmt.Sprintf("upgraded %s, answered a ping at %.1fs (%d messages before), cut", path, time.Since(start).Seconds(), msgs)
-	tcp, _ := TCP(c)
-	cut, err := CutHere(ctx, c)
-	if err != nil {
-		return out, err
-	}
-	defer func() {
-		// Runs even after Ctrl-C: Restore ignores cancellation.
-		err = errors.Join(err, cut.Restore(ctx))
-	}()
-	w := watchCut(ctx, cut, IsLocal(cut.Remote.Addr()))
-	if !w.local && w.ended == EndedOpen && w.err == nil && !errors.Is(ctx.Err(), context.Canceled) {
-		w.lateCheck(ctx, c, tg.Mode, cut)
-	}
-	tcp.SetLinger(0)
-	tcp.Close()
-	out.Held, out.Ended = w.held, w.ended
-	out.Detail = what + "; " + w.describe()
-	return out, w.err
+	return tg.cutAndWatch(ctx, c, what, nil)
 }
 
 // IsLocal reports whether ip is an address of this host, where the
