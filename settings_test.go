@@ -2,10 +2,13 @@ package vigil_test
 
 import (
 	"net/http"
+	"reflect"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/vigilhttp/vigil"
+	"github.com/vigilhttp/vigil/config"
 )
 
 // TestMaxHandlersPerIP checks that Config.MaxHandlersPerIP reaches the
@@ -55,5 +58,50 @@ func TestMaxHandlersPerIP(t *testing.T) {
 	}
 	if err := <-first; err != nil {
 		t.Errorf("first request: %v", err)
+	}
+}
+
+// TestSettingsReachTheGovernor checks, for every setting whose schema entry
+// says it reaches governor.Options, that a Config value set for it is the
+// governor's: a setting declared but not passed on fails here.
+func TestSettingsReachTheGovernor(t *testing.T) {
+	var cfg vigil.Config
+	want := map[string]any{}
+	for i, s := range config.Settings {
+		for _, o := range s.Options {
+			name, ok := strings.CutPrefix(o, "governor.Options.")
+			if !ok {
+				continue
+			}
+			f := reflect.ValueOf(&cfg).Elem().FieldByName(s.Field)
+			switch f.Kind() {
+			case reflect.Int64:
+				if f.Type() == reflect.TypeFor[time.Duration]() {
+					f.SetInt(int64(7*time.Second + time.Duration(i)*time.Millisecond))
+				} else {
+					f.SetInt(int64(4096 + i))
+				}
+			case reflect.Int:
+				f.SetInt(int64(37 + i))
+			default:
+				t.Fatalf("%s: no test value for a %v", s.Key, f.Type())
+			}
+			want[name] = f.Interface()
+		}
+	}
+	cfg.Listen = []string{"127.0.0.1:0"}
+	srv, err := vigil.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	got := reflect.ValueOf(srv.Governor().Options())
+	for name, v := range want {
+		if g := got.FieldByName(name).Interface(); g != v {
+			t.Errorf("governor.Options.%s = %v, want %v from vigil.Config", name, g, v)
+		}
+	}
+	if len(want) < 8 {
+		t.Errorf("only %d settings reach the governor: %v", len(want), want)
 	}
 }
