@@ -187,3 +187,19 @@ func firstDiff(got, want string) string {
 	}
 	return ""
 }
+
+// TestSettingsBounds checks that what a setting bounds is a phase of the
+// governor (the name the connection table shows) or a feature of this list.
+func TestSettingsBounds(t *testing.T) {
+	known := []string{"connections", "shutdown", "listeners", "content", "uploads", "admin", "log", "routes", "auth", "tls"}
+	for p := governor.Phase(0); p.String() != "unknown" && p < 64; p++ {
+		known = append(known, p.String())
+	}
+	for _, s := range Settings {
+		for _, b := range strings.Split(s.Bounds, ", ") {
+			if !slices.Contains(known, b) {
+				t.Errorf("%s bounds %q: neither a governor phase nor a known feature (%v)", s.Key, b, known)
+			}
+		}
+	}
+}
